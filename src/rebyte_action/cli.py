@@ -153,6 +153,9 @@ def _add_wait(parser: argparse.ArgumentParser) -> None:
         "--wait", action="store_true", help="wait for the task to finish; print the final task"
     )
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="with --wait: give up")
+    parser.add_argument(
+        "--interval", type=float, default=2.0, metavar="SECONDS", help="with --wait: first poll"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -210,7 +213,7 @@ def _cmd_create(client: RebyteClient, args: argparse.Namespace) -> int:
     if not args.wait:
         _emit(created)
         return EXIT_OK
-    return _wait_and_emit(client, created.id, args.timeout, 2.0)
+    return _wait_and_emit(client, created.id, args.timeout, args.interval)
 
 
 def _cmd_get(client: RebyteClient, args: argparse.Namespace) -> int:
@@ -233,7 +236,7 @@ def _cmd_follow_up(client: RebyteClient, args: argparse.Namespace) -> int:
     if not args.wait:
         _emit(answer)
         return EXIT_OK
-    return _wait_and_emit(client, args.task_id, args.timeout, 2.0)
+    return _wait_and_emit(client, args.task_id, args.timeout, args.interval)
 
 
 def _cmd_visibility(client: RebyteClient, args: argparse.Namespace) -> int:

@@ -725,10 +725,11 @@ class Emulator:
         self._server.serve_forever()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
+        if self._thread is not None:  # shutdown() would wait forever for a loop never started
+            self._server.shutdown()
             self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
 
     def __enter__(self) -> Emulator:
         return self.start()
