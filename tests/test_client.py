@@ -119,7 +119,9 @@ def test_wait_polls_less_and_less_often_and_times_out_with_the_last_task(
     assert raised.value.task.status is TaskStatus.RUNNING
     sleeps = fake_time.sleeps
     assert sleeps[0] == pytest.approx(2.0)
-    assert all(later >= earlier for earlier, later in itertools.pairwise(sleeps))
+    assert all(
+        later >= earlier for earlier, later in itertools.pairwise(sleeps[:-1])
+    )  # the last wait is cut to the deadline
     assert max(sleeps) == pytest.approx(30.0)
     assert sum(sleeps) == pytest.approx(120.0)
     assert len(sleeps) < 12  # a two-minute wait costs a handful of polls, not sixty
@@ -407,13 +409,9 @@ def test_a_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
         RebyteClient()
 
 
-def test_one_connection_serves_many_requests(client: RebyteClient, emulator: Emulator) -> None:
-    ports = set()
+def test_one_connection_serves_many_requests(client: RebyteClient) -> None:
     for _ in range(5):
         client.list_tasks()
-    # every request reached the emulator over the same keep-alive connection
-    for request in emulator.requests():
-        ports.add(request.method)
     pool = client._http._transport._pool  # type: ignore[attr-defined]
     assert len(pool.connections) == 1
 
