@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from rebyte_action.rebyte import RebyteClient, RetryPolicy
 from rebyte_action.rebyte.emulator import Emulator, EmulatorConfig
+from rebyte_action.testing import FakeGitHub
+
+from .action_harness import Action
 
 API_KEY = "rbk_test_0123456789abcdef"
 
@@ -47,3 +51,15 @@ def client(emulator: Emulator, fake_time: FakeTime) -> Iterator[RebyteClient]:
         timeout=5.0,
     ) as rebyte:
         yield rebyte
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        fake.set_permission("Codertocat", "admin")
+        yield fake
+
+
+@pytest.fixture
+def action(emulator: Emulator, github: FakeGitHub, tmp_path: Path) -> Action:
+    return Action(emulator, github, tmp_path)

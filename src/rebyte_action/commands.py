@@ -1,0 +1,137 @@
+"""The ``/rebyte`` grammar: the text after the phrase in, a :class:`Command` or :class:`UsageError` out.
+
+    /rebyte [options] <prompt>
+    /rebyte help
+
+Options come before the prompt, as ``--name value``, ``--name=value`` or ``name=value``.
+The first word that is not an option starts the prompt, which runs to the end of the
+comment with its line breaks kept. ``--`` ends the options early.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .rebyte.models import KNOWN_EXECUTORS
+
+USAGE = """\
+/rebyte [options] <what the agent should do>
+
+options (before the prompt):
+  --executor NAME   opencode, claude, gemini or codex
+  --model TIER      the model tier, e.g. lite
+  --skill SLUG      a skill to load (repeatable)
+  --skills A,B      several skills at once
+  --branch NAME     the branch to work on
+  --public          anyone with the link can watch the task
+  --new             start a new task instead of continuing this thread's task
+
+also written as key=value: executor=claude model=lite skills=a,b branch=dev
+/rebyte help        shows this help"""
+
+VALUE_OPTIONS = ("executor", "model", "skill", "skills", "branch")
+FLAG_OPTIONS = ("public", "new")
+TOKEN = re.compile(r"\S+")
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+# Roughly git check-ref-format: no spaces, control characters or the few forbidden marks.
+BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)(?!.*//)[^\s~^:?*\[\\\x00-\x1f\x7f]+(?<![./])$")
+
+
+class UsageError(ValueError):
+    """The command is malformed; the message says what is wrong, in words for the commenter."""
+
+
+@dataclass(frozen=True)
+class Command:
+    prompt: str = ""
+    executor: str | None = None
+    model: str | None = None
+    skills: tuple[str, ...] = field(default_factory=tuple)
+    branch: str | None = None
+    public: bool = False
+    new: bool = False
+    help: bool = False
+
+
+def parse_command(text: str) -> Command:
+    """Parse everything after the trigger phrase."""
+    stripped = text.strip()
+    if stripped.lower() in ("help", "--help", "-h"):
+        return Command(help=True)
+    values: dict[str, str] = {}
+    skills: list[str] = []
+    flags: set[str] = set()
+    tokens = list(TOKEN.finditer(stripped))
+    index = 0
+    while index < len(tokens):
+        token = tokens[index].group()
+        name, value, spelled = _split_option(token)
+        if token == "--":
+            index += 1
+            break
+        if name is None:
+            break
+        if name in FLAG_OPTIONS:
+            if value is not None:
+                raise UsageError(f"`--{name}` takes no value")
+            flags.add(name)
+        elif name in VALUE_OPTIONS:
+            if value is None:
+                if index + 1 >= len(tokens):
+                    raise UsageError(f"`{spelled}` needs a value")
+                index += 1
+                value = tokens[index].group()
+            if name in ("skill", "skills"):
+                skills.extend(_skills(value, spelled))
+            elif name in values:
+                raise UsageError(f"`{spelled}` is given twice")
+            else:
+                values[name] = value
+        else:
+            known = ", ".join(f"--{o}" for o in (*VALUE_OPTIONS, *FLAG_OPTIONS))
+            raise UsageError(f"unknown option `{spelled}`; the options are {known}")
+        index += 1
+    prompt = stripped[tokens[index].start() :].strip() if index < len(tokens) else ""
+    if not prompt:
+        raise UsageError("the prompt is empty: say what the agent should do after the options")
+    executor = values.get("executor")
+    if executor is not None:
+        executor = executor.lower()
+        if executor not in KNOWN_EXECUTORS:
+            raise UsageError(f"unknown executor `{executor}`; choose one of {', '.join(KNOWN_EXECUTORS)}")
+    branch = values.get("branch")
+    if branch is not None and not BRANCH.match(branch):
+        raise UsageError(f"`{branch}` is not a valid branch name")
+    return Command(
+        prompt=prompt,
+        executor=executor,
+        model=values.get("model"),
+        skills=tuple(dict.fromkeys(skills)),
+        branch=branch,
+        public="public" in flags,
+        new="new" in flags,
+    )
+
+
+def _split_option(token: str) -> tuple[str | None, str | None, str]:
+    """``--name=value``, ``--name`` or ``name=value`` (known names only) into its parts."""
+    if token.startswith("--") and len(token) > 2:
+        name, equals, value = token[2:].partition("=")
+        return name.lower(), (value if equals else None), token
+    name, equals, value = token.partition("=")
+    if equals and name.lower() in (*VALUE_OPTIONS, *FLAG_OPTIONS):
+        if not value:
+            raise UsageError(f"`{token}` needs a value after the `=`")
+        return name.lower(), value, token
+    return None, None, token
+
+
+def _skills(value: str, spelled: str) -> list[str]:
+    skills = [s.strip() for s in value.split(",") if s.strip()]
+    for skill in skills:
+        if not SLUG.match(skill):
+            raise UsageError(f"`{skill}` in `{spelled}` is not a skill slug")
+    if not skills:
+        raise UsageError(f"`{spelled}` needs at least one skill")
+    return skills

@@ -1,0 +1,160 @@
+"""The few GitHub calls the action makes, on PyGithub.
+
+Objects are lazy: building an issue or a comment from a number costs no request, so
+each method below is exactly the requests its docstring names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+
+from .report import TRUSTED_ASSOCIATIONS, Marker, find_markers
+from .settings import Permission
+
+
+class GitHubError(Exception):
+    """A GitHub call failed; ``status`` is the HTTP status (0 when no answer came)."""
+
+    def __init__(self, action: str, status: int, message: str):
+        self.status = status
+        super().__init__(
+            f"GitHub refused to {action}: HTTP {status}: {message}" if status else f"{action}: {message}"
+        )
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    head_ref: str
+    head_repo: str | None  # None when the fork was deleted
+    base_repo: str | None
+
+
+@dataclass(frozen=True)
+class PostedComment:
+    id: int
+    url: str
+
+
+@dataclass(frozen=True)
+class ThreadMarker:
+    comment_id: int
+    marker: Marker
+
+
+class GitHub:
+    def __init__(self, token: str, api_url: str, repository: str, *, timeout: int = 20):
+        self._token = token
+        self._repository = repository
+        self._gh = Github(
+            auth=Auth.Token(token) if token else None,
+            base_url=api_url.rstrip("/"),
+            timeout=timeout,
+            user_agent="rebyte-action",
+            per_page=100,
+            # Reads are retried; writes are not, so a comment is never posted twice.
+            retry=GithubRetry(
+                total=3, backoff_factor=0.5, allowed_methods=frozenset({"GET"}), max_rate_limit_wait=60
+            ),
+            # A run makes a handful of calls: PyGithub's pacing would only add seconds.
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+        )
+        self._repo = self._gh.get_repo(repository)
+
+    def __repr__(self) -> str:
+        return f"GitHub(repository={self._repository!r})"
+
+    def close(self) -> None:
+        self._gh.close()
+
+    def permission(self, login: str) -> Permission:
+        """GET /repos/{repo}/collaborators/{login}/permission: the user's role here."""
+        try:
+            with self._call("read the user's permission"):
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "GET", f"{self._repo.url}/collaborators/{quote(login, safe='')}/permission"
+                )
+        except GitHubError as error:
+            if error.status == 404:  # not a collaborator, or no such user
+                return Permission.NONE
+            raise
+        for value in (data.get("role_name"), data.get("permission")):
+            try:
+                return Permission.parse(str(value))
+            except KeyError:
+                continue  # a custom role name: the legacy field maps it onto the five
+        return Permission.NONE
+
+    def react(self, content: str, *, issue: int, comment_id: int | None = None, review: bool = False) -> None:
+        """POST one reaction on a comment (issue or review comment) or on the issue/PR itself."""
+        with self._call(f"add the {content} reaction"):
+            if comment_id is None:
+                self._repo.get_issue(issue).create_reaction(content)
+            elif review:
+                self._repo.get_pull(issue).get_review_comment(comment_id).create_reaction(content)
+            else:
+                self._repo.get_issue(issue).get_comment(comment_id).create_reaction(content)
+
+    def pull(self, number: int) -> PullInfo:
+        """GET /repos/{repo}/pulls/{number}: its head branch and where the head lives."""
+        with self._call(f"read pull request #{number}"):
+            pull = self._repo.get_pull(number)
+            head, base = pull.head, pull.base
+            return PullInfo(
+                head_ref=head.ref,
+                head_repo=head.repo.full_name if head.repo is not None else None,
+                base_repo=base.repo.full_name if base.repo is not None else None,
+            )
+
+    def thread_markers(self, issue: int) -> list[ThreadMarker]:
+        """GET /repos/{repo}/issues/{issue}/comments (every page): the markers of this action's answers.
+
+        Only comments by bots or by people with a say in the repository are believed, so
+        that nobody can point the action at a task by pasting a marker.
+        """
+        with self._call(f"read the comments of #{issue}"):
+            found: list[ThreadMarker] = []
+            for comment in self._repo.get_issue(issue).get_comments():
+                body = comment.body or ""
+                if "rebyte-action:" not in body:
+                    continue
+                user_type = (comment.raw_data.get("user") or {}).get("type", "")
+                if (
+                    user_type != "Bot"
+                    and comment.raw_data.get("author_association") not in TRUSTED_ASSOCIATIONS
+                ):
+                    continue
+                found.extend(ThreadMarker(comment.id, marker) for marker in find_markers(body))
+            return found
+
+    def comment(self, issue: int, body: str) -> PostedComment:
+        """POST /repos/{repo}/issues/{issue}/comments."""
+        with self._call(f"comment on #{issue}"):
+            posted = self._repo.get_issue(issue).create_comment(body)
+            return PostedComment(id=posted.id, url=posted.html_url)
+
+    @contextmanager
+    def _call(self, action: str) -> Iterator[None]:
+        """Turn PyGithub's and requests' errors into one GitHubError that never holds the token."""
+        try:
+            yield
+        except GithubException as error:
+            data = error.data
+            message = data.get("message") if isinstance(data, dict) else None
+            raise GitHubError(
+                action, error.status or 0, self._scrub(str(message or data or "no answer"))
+            ) from None
+        except requests.RequestException as error:
+            raise GitHubError(
+                f"could not {action}", 0, self._scrub(f"{type(error).__name__}: {error}")
+            ) from None
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text

@@ -1,0 +1,141 @@
+"""The prompt an agent gets: the request first, then the context it needs, sanitised and capped.
+
+User text from GitHub may hide content that a reader of the issue never sees (HTML
+comments, zero-width and bidirectional control characters): a classic way to smuggle
+instructions to an agent. It is stripped before anything else looks at the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .rebyte.client import MAX_PROMPT_CHARS
+
+if TYPE_CHECKING:
+    from .events import Trigger
+
+HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+INVISIBLE = re.compile(
+    "["
+    "\u00ad"  # soft hyphen
+    "\u034f"  # combining grapheme joiner
+    "\u061c"  # Arabic letter mark
+    "\u115f\u1160\u3164\uffa0"  # Hangul fillers
+    "\u180e"  # Mongolian vowel separator
+    "\u200b-\u200f"  # zero-width space, joiners, LRM, RLM
+    "\u202a-\u202e"  # bidi embeddings and overrides
+    "\u2060-\u2064"  # word joiner, invisible operators
+    "\u2066-\u2069"  # bidi isolates
+    "\u206a-\u206f"  # deprecated format characters
+    "\ufeff"  # zero-width no-break space
+    "\ufe00-\ufe0f"  # variation selectors
+    "\U000e0000-\U000e007f"  # tag characters
+    "]"
+)
+CUT_NOTE = "\n\n[… cut here: {dropped:,} more characters. Read the rest at {where}]"
+
+
+def strip_hidden(text: str) -> str:
+    """``text`` with what a reader cannot see removed: HTML comments and invisible characters."""
+    return INVISIBLE.sub("", HTML_COMMENT.sub("", text))
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the context; ``body`` may be cut to fit, ``head`` never is."""
+
+    head: str
+    body: str = ""
+    source: str = ""  # where to read it whole, named in the note when it is cut
+
+
+def build_prompt(
+    trigger: Trigger,
+    request: str,
+    *,
+    branch: str,
+    limit: int = MAX_PROMPT_CHARS,
+) -> str:
+    """The request, then the GitHub context, within ``limit`` characters.
+
+    The request itself is never cut (the caller refuses one that is too long); the
+    context is cut from its longest part down, and the prompt says where.
+    """
+    request = strip_hidden(request).strip()
+    sections = _context(trigger, branch)
+    intro = "\n\n---\nContext from GitHub, for reference. The request above is what to do.\n"
+    fixed = len(request) + len(intro) + sum(len(s.head) for s in sections)
+    room = limit - fixed
+    bodies = _fit([s.body for s in sections], [s.source for s in sections], room)
+    context = "".join(s.head + body for s, body in zip(sections, bodies, strict=True))
+    if not context:
+        return request
+    text = request + intro + context
+    if len(text) > limit:  # only the fixed parts are left; keep the request whole
+        text = (request + intro + context)[:limit]
+    return text
+
+
+def _context(trigger: Trigger, branch: str) -> list[Section]:
+    sections = [Section(f"\nRepository: {trigger.repository} (branch `{branch}`)\n")]
+    who = f"@{trigger.actor.login}" if trigger.actor.login else "a workflow"
+    subject = trigger.subject
+    if subject is not None:
+        kind = "Pull request" if subject.is_pull_request else "Issue"
+        sections.append(
+            Section(f"{kind} #{subject.number}: {strip_hidden(subject.title).strip()}\nURL: {subject.url}\n")
+        )
+    comment = trigger.comment
+    if trigger.kind in ("comment", "review_comment") and comment is not None:
+        sections.append(Section(f"Requested by {who} in {comment.url}\n"))
+    elif trigger.kind == "label":
+        sections.append(Section(f"Requested by {who}, who added the label `{trigger.label}`\n"))
+    else:
+        sections.append(Section(f"Requested by {who} ({trigger.event_name} event)\n"))
+    if trigger.kind == "review_comment" and comment is not None and comment.path:
+        lines = _line_range(comment.start_line, comment.line)
+        side = f", {comment.side.lower()} side" if comment.side else ""
+        sections.append(
+            Section(
+                f"\nThe review comment is on `{comment.path}`{lines}{side}. The diff hunk:\n```diff\n",
+                (comment.diff_hunk or "").rstrip("\n"),
+                comment.url,
+            )
+        )
+        sections.append(Section("\n```\n"))
+    if subject is not None and subject.body.strip():
+        kind = "pull request" if subject.is_pull_request else "issue"
+        sections.append(
+            Section(f"\n### The {kind}'s description\n", strip_hidden(subject.body).strip(), subject.url)
+        )
+    return sections
+
+
+def _line_range(start: int | None, end: int | None) -> str:
+    if end is None:
+        return ""
+    if start is not None and start != end:
+        return f", lines {start}–{end}"
+    return f", line {end}"
+
+
+def _fit(bodies: list[str], sources: list[str], room: int) -> list[str]:
+    """Cut the longest bodies first until all of them, with their cut notes, fit in ``room``."""
+    kept = [len(body) for body in bodies]
+
+    def render(i: int) -> str:
+        if kept[i] >= len(bodies[i]):
+            return bodies[i]
+        note = CUT_NOTE.format(dropped=len(bodies[i]) - kept[i], where=sources[i] or "GitHub")
+        return bodies[i][: kept[i]] + note
+
+    while (excess := sum(len(render(i)) for i in range(len(bodies))) - max(room, 0)) > 0:
+        longest = max(range(len(bodies)), key=lambda i: kept[i])
+        if kept[longest] == 0:
+            break  # nothing left to cut; the caller trims what remains
+        note_size = len(CUT_NOTE.format(dropped=len(bodies[longest]), where=sources[longest] or "GitHub"))
+        cut_already = kept[longest] < len(bodies[longest])
+        kept[longest] = max(0, kept[longest] - excess - (0 if cut_already else note_size))
+    return [render(i) for i in range(len(bodies))]

@@ -1,0 +1,456 @@
+"""The flow of one run: event → trigger → authorise → acknowledge → act → answer.
+
+Everything the run learns goes to ``Outcome``, and whatever happens, ``finish`` writes it
+to the outputs and the step summary: a task that was created is always reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .commands import Command, UsageError, parse_command
+from .events import Skip, Trigger, parse_event
+from .github import GitHub, GitHubError, ThreadMarker
+from .prompt import build_prompt
+from .rebyte import MAX_PROMPT_CHARS, NotFoundError, RebyteClient, RebyteError, TransportError
+from .report import (
+    TaskFacts,
+    failure_comment,
+    fork_comment,
+    permission_comment,
+    started_comment,
+    summary,
+    usage_comment,
+)
+from .settings import Permission, Settings
+from .workflow import Workflow
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+@dataclass
+class Outcome:
+    """What a run has done so far; written out once, at the end, whatever happened."""
+
+    skipped: str = ""
+    facts: TaskFacts | None = None
+    status: str = ""
+    comment_id: str = ""
+    headline: str = ""
+    detail: str = ""
+    failed: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def outputs(self) -> dict[str, str]:
+        facts = self.facts
+        return {
+            "task-id": facts.task_id if facts else "",
+            "task-url": facts.url if facts else "",
+            "workspace-id": facts.workspace_id if facts else "",
+            "status": self.status,
+            "comment-id": self.comment_id,
+            "skipped": self.skipped,
+        }
+
+
+class Run:
+    def __init__(self, settings: Settings, workflow: Workflow):
+        self.settings = settings
+        self.workflow = workflow
+        self.outcome = Outcome()
+        self.github: GitHub | None = None
+        self.trigger: Trigger | None = None
+
+    # -- the flow --------------------------------------------------------------------
+
+    def execute(self) -> int:
+        try:
+            return self._flow()
+        except GitHubError as error:
+            return self._fail("GitHub call failed", str(error), comment=False)
+        finally:
+            self._finish()
+
+    def _flow(self) -> int:
+        settings = self.settings
+        payload = self._load_event()
+        if payload is None:
+            return EXIT_FAILED
+        decision = parse_event(
+            settings.event_name,
+            payload,
+            trigger_phrase=settings.trigger_phrase,
+            label=settings.label,
+            direct_prompt=settings.prompt,
+            run_id=settings.run_id,
+            fallback_repository=settings.repository,
+        )
+        if isinstance(decision, Skip):
+            return self._skip(decision.reason)
+        trigger = self.trigger = decision
+        actor = trigger.actor
+        if actor.is_bot and not self._bot_allowed(actor.login):
+            return self._skip(f"{actor.login} is a bot; list it in allowed-bots to let it start tasks")
+        if not self._inputs_ready():
+            return EXIT_FAILED
+        github = self.github = GitHub(
+            settings.github_token.get_secret_value() if settings.github_token else "",
+            settings.api_url,
+            settings.repository or trigger.repository,
+        )
+
+        # Who may trigger.
+        if actor.login and not (actor.is_bot and self._bot_allowed(actor.login)):
+            have = github.permission(actor.login)
+            need = settings.required_permission
+            if have < need:
+                self._reply(permission_comment(actor.login, have.name.lower(), need.name.lower()))
+                return self._skip(
+                    f"@{actor.login} has {have.name.lower()} permission; {need.name.lower()} is needed"
+                )
+        subject = trigger.subject
+        head_ref, head_repo = (subject.head_ref, subject.head_repo) if subject else (None, None)
+        if subject is not None and subject.is_pull_request and head_ref is None:
+            pull = github.pull(subject.number)
+            head_ref, head_repo = pull.head_ref, pull.head_repo
+        base_repo = settings.repository or trigger.repository
+        from_fork = subject is not None and subject.is_pull_request and head_repo != base_repo
+        if from_fork and not settings.allow_forks:
+            self._reply(fork_comment(head_repo or "a deleted fork"))
+            return self._skip(f"pull request #{subject.number if subject else ''} comes from a fork")
+
+        # Acknowledge at once: task creation can take minutes.
+        self._react("eyes")
+
+        # What is asked.
+        command = self._command()
+        if command is None:
+            return EXIT_OK
+        markers = github.thread_markers(subject.number) if subject is not None else []
+        for found in markers:
+            if (
+                found.marker.kind == "task"
+                and found.marker.request == trigger.request_key
+                and found.marker.task_id
+            ):
+                return self._already_done(found)
+        continue_from = (
+            None
+            if (command.new or command.executor or command.model or command.branch)
+            else _latest_task(markers)
+        )
+
+        branch = (
+            command.branch or settings.branch or head_ref or _pushed_branch(payload) or trigger.default_branch
+        )
+        github_url = head_repo if (from_fork and head_repo) else base_repo
+        return self._act(command, branch, github_url, continue_from)
+
+    # -- steps -----------------------------------------------------------------------
+
+    def _load_event(self) -> dict[str, Any] | None:
+        path = self.settings.event_path
+        if not path:
+            self.workflow.error(
+                "GITHUB_EVENT_PATH is not set: run this action from a GitHub Actions workflow"
+            )
+            self.outcome.failed = True
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                payload = json.load(handle)
+        except (OSError, ValueError) as error:
+            self.workflow.error(f"cannot read the event at GITHUB_EVENT_PATH ({path}): {error}")
+            self.outcome.failed = True
+            return None
+        if not isinstance(payload, dict):
+            self.workflow.error(f"the event at GITHUB_EVENT_PATH ({path}) is not a JSON object")
+            self.outcome.failed = True
+            return None
+        return payload
+
+    def _bot_allowed(self, login: str) -> bool:
+        allowed = {b.lower().removesuffix("[bot]") for b in self.settings.allowed_bots}
+        return "*" in allowed or login.lower().removesuffix("[bot]") in allowed
+
+    def _inputs_ready(self) -> bool:
+        settings = self.settings
+        problems = []
+        if not settings.rebyte_api_key or not settings.rebyte_api_key.get_secret_value().strip():
+            problems.append(
+                "input 'rebyte-api-key' is empty: add `rebyte-api-key: ${{ secrets.REBYTE_API_KEY }}` to the "
+                "step's `with:` and store the key as a repository secret (workflows for pull requests from "
+                "forks get no secrets)"
+            )
+        if not settings.github_token or not settings.github_token.get_secret_value().strip():
+            problems.append("input 'github-token' is empty: leave it out to use ${{ github.token }}")
+        if not settings.repository and not (self.trigger and self.trigger.repository):
+            problems.append("GITHUB_REPOSITORY is not set: run this action from a GitHub Actions workflow")
+        for problem in problems:
+            self.workflow.error(problem)
+        if problems:
+            self.outcome.failed = True
+            self.outcome.headline = "not started: the step is misconfigured"
+            self.outcome.detail = "\n".join(f"- {p}" for p in problems)
+        return not problems
+
+    def _command(self) -> Command | None:
+        trigger = self.trigger
+        assert trigger is not None
+        if trigger.kind == "label":
+            subject = trigger.subject
+            assert subject is not None
+            kind = "pull request" if subject.is_pull_request else "issue"
+            return Command(
+                prompt=f"Work on {kind} #{subject.number}: {subject.title}\n\nDo what it asks; its description is below."
+            )
+        if trigger.kind == "direct":
+            return self._check_length(Command(prompt=trigger.text))
+        try:
+            command = parse_command(trigger.text)
+        except UsageError as error:
+            self._reply(usage_comment(str(error)))
+            self._skip(f"usage error: {error}")
+            return None
+        if command.help:
+            self._reply(usage_comment(None))
+            self._skip("help was asked for")
+            return None
+        return self._check_length(command)
+
+    def _check_length(self, command: Command) -> Command | None:
+        if len(command.prompt) <= MAX_PROMPT_CHARS:
+            return command
+        problem = (
+            f"the prompt has {len(command.prompt):,} characters; Rebyte takes at most {MAX_PROMPT_CHARS:,}"
+        )
+        if self.trigger is not None and self.trigger.kind == "direct":
+            self.workflow.error(f"input 'prompt': {problem}")
+            self.outcome.failed = True
+            return None
+        self._reply(usage_comment(problem))
+        self._skip(f"usage error: {problem}")
+        return None
+
+    def _act(self, command: Command, branch: str, github_url: str, continue_from: ThreadMarker | None) -> int:
+        settings, trigger = self.settings, self.trigger
+        assert trigger is not None
+        skills = tuple(dict.fromkeys((*command.skills,) or tuple(settings.skills)))
+        executor = command.executor or settings.executor
+        model = command.model or settings.model
+        prompt = build_prompt(trigger, command.prompt, branch=branch)
+        visibility = "public" if command.public else settings.visibility
+        key = settings.rebyte_api_key.get_secret_value() if settings.rebyte_api_key else ""
+        with RebyteClient(key, base_url=settings.rebyte_base_url) as rebyte:
+            created = None
+            continued = False
+            try:
+                if continue_from is not None and continue_from.marker.task_id:
+                    try:
+                        rebyte.follow_up(continue_from.marker.task_id, prompt, skills=list(skills))
+                        task = rebyte.get_task(continue_from.marker.task_id)
+                        task_id, url, workspace = task.id, task.url, continue_from.marker.workspace_id or ""
+                        status = task.status.value
+                        continued = True
+                    except NotFoundError:
+                        self.workflow.log(
+                            f"the thread's task {continue_from.marker.task_id} is gone; starting a new one"
+                        )
+                if not continued:
+                    created = rebyte.create_task(
+                        prompt,
+                        executor=executor,
+                        model=model,
+                        skills=list(skills),
+                        github_url=github_url,
+                        branch_name=branch,
+                    )
+                    task_id, url, workspace, status = (
+                        created.id,
+                        created.url,
+                        created.workspace_id,
+                        created.status.value,
+                    )
+            except TransportError as error:
+                if error.maybe_delivered and not continued:
+                    return self._fail(
+                        "Rebyte did not answer",
+                        "The request to start the task reached Rebyte but no answer came back, so a task may "
+                        "have started. It was not sent again, so that you are not charged twice: look for it at "
+                        f"https://app.rebyte.ai before you ask again. ({error})",
+                    )
+                return self._fail("Could not reach Rebyte", str(error))
+            except RebyteError as error:
+                return self._fail("Rebyte could not start the task", _describe_rebyte_error(error))
+
+            facts = TaskFacts(
+                task_id=task_id,
+                url=url,
+                workspace_id=workspace,
+                branch=branch,
+                repository=github_url,
+                executor=executor,
+                model=model,
+                skills=skills,
+                requested_by=trigger.actor.login,
+                request_url=trigger.comment.url
+                if trigger.comment
+                else (trigger.subject.url if trigger.subject else None),
+                run_url=settings.run_url,
+                continued=continued,
+            )
+            self.outcome.facts = facts
+            self.outcome.status = status
+            self.workflow.log(f"Rebyte task {task_id} {'continued' if continued else 'started'}: {url}")
+            if visibility:
+                try:
+                    change = rebyte.set_visibility(task_id, visibility)
+                    if change.share_url:
+                        facts = self.outcome.facts = _with_share(facts, change.share_url)
+                except RebyteError as error:
+                    self.workflow.warning(
+                        f"the task started, but its visibility could not be set to {visibility}: {error}"
+                    )
+        self.outcome.headline = "task continued" if continued else "task started"
+        if trigger.subject is not None:
+            posted = (
+                self.github.comment(trigger.subject.number, started_comment(facts, trigger.request_key))
+                if self.github
+                else None
+            )
+            if posted is not None:
+                self.outcome.comment_id = str(posted.id)
+        return EXIT_OK
+
+    def _already_done(self, found: ThreadMarker) -> int:
+        marker = found.marker
+        self.workflow.log(
+            f"this request already started task {marker.task_id} (comment {found.comment_id}); not starting another"
+        )
+        trigger = self.trigger
+        assert trigger is not None and marker.task_id is not None
+        self.outcome.facts = TaskFacts(
+            task_id=marker.task_id,
+            url=f"https://app.rebyte.ai/run/{marker.task_id}",
+            workspace_id=marker.workspace_id or "",
+            branch="",
+            repository=trigger.repository,
+            executor=None,
+            model=None,
+            skills=(),
+            requested_by=trigger.actor.login,
+            request_url=None,
+            run_url=self.settings.run_url,
+        )
+        self.outcome.comment_id = str(found.comment_id)
+        self.outcome.headline = "already started by an earlier attempt of this run"
+        return EXIT_OK
+
+    # -- answers ---------------------------------------------------------------------
+
+    def _react(self, content: str) -> None:
+        trigger, github = self.trigger, self.github
+        if trigger is None or github is None or trigger.subject is None:
+            return
+        comment = trigger.comment if trigger.kind in ("comment", "review_comment") else None
+        try:
+            github.react(
+                content,
+                issue=trigger.subject.number,
+                comment_id=comment.id if comment else None,
+                review=trigger.kind == "review_comment",
+            )
+        except GitHubError as error:
+            self.workflow.warning(f"could not add the {content} reaction: {error}")
+
+    def _reply(self, body: str) -> None:
+        trigger, github = self.trigger, self.github
+        if trigger is None or github is None or trigger.subject is None:
+            return
+        try:
+            posted = github.comment(trigger.subject.number, body)
+            self.outcome.comment_id = str(posted.id)
+        except GitHubError as error:
+            self.workflow.warning(f"could not post the reply: {error}")
+
+    def _skip(self, reason: str) -> int:
+        self.workflow.log(f"Nothing to do: {reason}")
+        self.outcome.skipped = reason
+        self.outcome.headline = self.outcome.headline or "nothing started"
+        self.outcome.detail = self.outcome.detail or reason
+        return EXIT_OK
+
+    def _fail(self, what: str, detail: str, *, comment: bool = True) -> int:
+        self.outcome.failed = True
+        self.outcome.headline = what.lower()
+        self.outcome.detail = detail
+        self.workflow.error(f"{what}: {detail}")
+        if comment:
+            facts = self.outcome.facts
+            self._reply(failure_comment(what, detail, self.settings.run_url, facts.url if facts else None))
+            self._react("confused")
+        return EXIT_FAILED
+
+    def _finish(self) -> None:
+        outcome = self.outcome
+        facts = outcome.facts
+        if facts is not None and outcome.failed:
+            # Nothing is lost: the URL reaches the log even when GitHub could not take it.
+            self.workflow.log(f"Rebyte task {facts.task_id}: {facts.url}")
+        self.workflow.set_outputs(outcome.outputs())
+        headline = outcome.headline or ("failed" if outcome.failed else "done")
+        self.workflow.summary(summary(facts, headline=headline, detail=outcome.detail))
+        if self.github is not None:
+            self.github.close()
+
+
+def _latest_task(markers: list[ThreadMarker]) -> ThreadMarker | None:
+    tasks = [m for m in markers if m.marker.kind == "task" and m.marker.task_id]
+    return max(tasks, key=lambda m: m.comment_id) if tasks else None
+
+
+def _pushed_branch(payload: dict[str, Any]) -> str | None:
+    ref = payload.get("ref")
+    if isinstance(ref, str) and ref.startswith("refs/heads/"):
+        return ref.removeprefix("refs/heads/")
+    return None
+
+
+def _with_share(facts: TaskFacts, share_url: str) -> TaskFacts:
+    from dataclasses import replace
+
+    return replace(facts, share_url=share_url)
+
+
+def _describe_rebyte_error(error: RebyteError) -> str:
+    from .rebyte import APIError, LimitExceededError, UnauthorizedError
+
+    if isinstance(error, UnauthorizedError):
+        return (
+            f"Rebyte refused the API key (`{error.code}`: {error.message}). Check the `REBYTE_API_KEY` "
+            "secret: keys start with `rbk_` and come from https://app.rebyte.ai/settings/api-keys."
+        )
+    if isinstance(error, LimitExceededError):
+        wait = f" Try again in {error.retry_after:g} seconds." if error.retry_after else ""
+        return f"A Rebyte limit was reached (`{error.code}`: {error.message}).{wait}"
+    if isinstance(error, APIError):
+        return f"Rebyte answered `{error.code}` (HTTP {error.status}): {error.message}"
+    return str(error)
+
+
+def main() -> int:
+    from .settings import SettingsError, load_settings
+
+    bootstrap = Workflow()
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        bootstrap.error(f"{error}. Fix the step's `with:` inputs.")
+        return EXIT_FAILED
+    workflow = Workflow(settings.output_path, settings.summary_path)
+    for secret in (settings.rebyte_api_key, settings.github_token):
+        if secret is not None and secret.get_secret_value():
+            workflow.mask(secret.get_secret_value())
+    return Run(settings, workflow).execute()

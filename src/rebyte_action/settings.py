@@ -1,0 +1,161 @@
+"""Every input of the action and every GITHUB_* variable it reads, in one settings class.
+
+A Docker action gets its inputs as ``INPUT_<NAME>`` with the name upper-cased and hyphens
+kept (``INPUT_REBYTE-API-KEY``); the underscore spelling is accepted too. An input left
+empty means its default.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .rebyte.client import DEFAULT_BASE_URL
+from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
+
+
+class Permission(IntEnum):
+    """Repository roles, weakest first, so that ``role >= required`` reads as it should."""
+
+    NONE = 0
+    READ = 1
+    TRIAGE = 2
+    WRITE = 3
+    MAINTAIN = 4
+    ADMIN = 5
+
+    @classmethod
+    def parse(cls, value: str) -> Permission:
+        return cls[value.strip().upper()]
+
+
+def _input(name: str) -> AliasChoices:
+    upper = name.upper()
+    return AliasChoices(f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}")
+
+
+def split_list(value: Any) -> list[str]:
+    """``a, b`` or one item a line (a YAML block) into a list; empty items dropped."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+    else:
+        items = re.split(r"[,\n]", str(value))
+    return [item.strip() for item in items if item.strip()]
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", case_sensitive=False)
+
+    # -- inputs ----------------------------------------------------------------------
+    rebyte_api_key: SecretStr | None = Field(None, validation_alias=_input("rebyte-api-key"))
+    github_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices(*_input("github-token").choices, "GITHUB_TOKEN")
+    )
+    rebyte_base_url: str = Field(DEFAULT_BASE_URL, validation_alias=_input("rebyte-base-url"))
+    trigger_phrase: str = Field("/rebyte", validation_alias=_input("trigger-phrase"))
+    label: str = Field("rebyte", validation_alias=_input("label"))
+    prompt: str = Field("", validation_alias=_input("prompt"))
+    executor: str | None = Field(None, validation_alias=_input("executor"))
+    model: str | None = Field(None, validation_alias=_input("model"))
+    skills: CommaList = Field(default_factory=list, validation_alias=_input("skills"))
+    branch: str | None = Field(None, validation_alias=_input("branch"))
+    permission: str = Field("write", validation_alias=_input("permission"))
+    allowed_bots: CommaList = Field(default_factory=list, validation_alias=_input("allowed-bots"))
+    allow_forks: bool = Field(False, validation_alias=_input("allow-forks"))
+    visibility: str | None = Field(None, validation_alias=_input("visibility"))
+
+    # -- the runner's variables ------------------------------------------------------
+    event_name: str = Field("", validation_alias="GITHUB_EVENT_NAME")
+    event_path: str = Field("", validation_alias="GITHUB_EVENT_PATH")
+    repository: str = Field("", validation_alias="GITHUB_REPOSITORY")
+    api_url: str = Field("https://api.github.com", validation_alias="GITHUB_API_URL")
+    server_url: str = Field("https://github.com", validation_alias="GITHUB_SERVER_URL")
+    run_id: str = Field("", validation_alias="GITHUB_RUN_ID")
+    sha: str = Field("", validation_alias="GITHUB_SHA")
+    ref_name: str = Field("", validation_alias="GITHUB_REF_NAME")
+    output_path: str = Field("", validation_alias="GITHUB_OUTPUT")
+    summary_path: str = Field("", validation_alias="GITHUB_STEP_SUMMARY")
+
+    @field_validator("skills", "allowed_bots", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> list[str]:
+        return split_list(value)
+
+    @field_validator("permission")
+    @classmethod
+    def _permission(cls, value: str) -> str:
+        try:
+            Permission.parse(value)
+        except KeyError:
+            raise ValueError("must be one of read, triage, write, maintain, admin") from None
+        return value.strip().lower()
+
+    @field_validator("executor")
+    @classmethod
+    def _executor(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() not in KNOWN_EXECUTORS:
+            raise ValueError(f"must be one of {', '.join(KNOWN_EXECUTORS)}")
+        return value.strip().lower() if value else None
+
+    @field_validator("visibility")
+    @classmethod
+    def _visibility(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() not in KNOWN_VISIBILITIES:
+            raise ValueError(f"must be one of {', '.join(KNOWN_VISIBILITIES)}")
+        return value.strip().lower() if value else None
+
+    @field_validator("trigger_phrase", "label")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @property
+    def required_permission(self) -> Permission:
+        return Permission.parse(self.permission)
+
+    @property
+    def run_url(self) -> str | None:
+        if not (self.repository and self.run_id):
+            return None
+        return f"{self.server_url.rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
+
+
+def _describe(location: str) -> str:
+    """``INPUT_ALLOW-FORKS`` or ``allow_forks`` as the user wrote it: ``input 'allow-forks'``."""
+    if location.upper().startswith("INPUT_"):
+        location = location[len("INPUT_") :]
+    elif location.upper().startswith("GITHUB_"):
+        return location.upper()
+    return f"input '{location.lower().replace('_', '-')}'"
+
+
+class SettingsError(Exception):
+    """An input or variable is wrong; the message names it and says what to do."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except PydanticValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            name = _describe(field)
+            given = item.get("input")
+            secret = "key" in field.lower() or "token" in field.lower()
+            shown = f" (got {given!r})" if isinstance(given, str) and not secret else ""
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}{shown}")
+        raise SettingsError("; ".join(problems)) from None

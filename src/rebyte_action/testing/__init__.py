@@ -1,0 +1,5 @@
+"""Fakes that the tests and ``make demo`` share: real servers on loopback, not patched functions."""
+
+from .fake_github import FakeGitHub, GitHubRequest
+
+__all__ = ["FakeGitHub", "GitHubRequest"]

@@ -1,0 +1,331 @@
+"""A fake GitHub REST API on loopback, for the action's tests and ``make demo``.
+
+It serves the handful of endpoints the action calls, keeps what is posted, and records
+every request, so a test can assert the exact calls made, in order. It answers under
+``/`` as api.github.com does and under ``/api/v3`` as GitHub Enterprise Server does.
+
+    with FakeGitHub() as github:
+        github.set_permission("octocat", "write")
+        ...  # run the action with GITHUB_API_URL=github.url
+        assert github.calls() == ["GET /repos/o/r/collaborators/octocat/permission", ...]
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+GHES_PREFIX = "/api/v3"
+LEGACY_PERMISSION = {
+    "admin": "admin",
+    "maintain": "write",
+    "write": "write",
+    "triage": "read",
+    "read": "read",
+}
+
+
+@dataclass
+class GitHubRequest:
+    method: str
+    path: str  # as sent, prefix included, without the query
+    route: str  # without the /api/v3 prefix
+    query: dict[str, list[str]]
+    body: Any
+    authorization: str | None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass
+class _Failure:
+    method: str
+    route_prefix: str
+    status: int
+    times: int
+    message: str
+
+
+@dataclass
+class FakeGitHubState:
+    permissions: dict[str, str] = field(default_factory=dict)
+    default_permission: str | None = "read"  # None: unknown users get 404
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    reactions: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[GitHubRequest] = field(default_factory=list)
+    failures: list[_Failure] = field(default_factory=list)
+    actor: dict[str, Any] = field(
+        default_factory=lambda: {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+    )
+
+
+class FakeGitHub:
+    """The fake as a server: ``with FakeGitHub() as github`` or ``start()``/``stop()``."""
+
+    def __init__(self, repository: str = "Codertocat/Hello-World", *, host: str = "127.0.0.1", port: int = 0):
+        self.repository = repository
+        self.state = FakeGitHubState()
+        self.lock = threading.RLock()
+        self._ids = itertools.count(900_000_001)
+        self._server = _Server((host, port), _Handler)
+        self._server.fake = self
+        self.url = f"http://{host}:{self._server.server_address[1]}"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def ghes_url(self) -> str:
+        return self.url + GHES_PREFIX
+
+    def start(self) -> FakeGitHub:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- arranging -------------------------------------------------------------------
+
+    def set_permission(self, login: str, role: str) -> None:
+        with self.lock:
+            self.state.permissions[login] = role
+
+    def add_pull(
+        self, number: int, *, head_ref: str, head_repo: str | None = None, title: str = "A change"
+    ) -> None:
+        owner = (head_repo or self.repository).split("/")[0]
+        with self.lock:
+            self.state.pulls[number] = {
+                "number": number,
+                "title": title,
+                "body": "",
+                "state": "open",
+                "html_url": f"https://github.com/{self.repository}/pull/{number}",
+                "head": {
+                    "ref": head_ref,
+                    "sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+                    "label": f"{owner}:{head_ref}",
+                    "repo": None
+                    if head_repo is None and False
+                    else {
+                        "full_name": head_repo or self.repository,
+                        "fork": head_repo not in (None, self.repository),
+                    },
+                },
+                "base": {"ref": "main", "repo": {"full_name": self.repository, "fork": False}},
+            }
+
+    def delete_fork_of(self, number: int) -> None:
+        with self.lock:
+            self.state.pulls[number]["head"]["repo"] = None
+
+    def add_comment(
+        self,
+        issue: int,
+        body: str,
+        *,
+        login: str = "github-actions[bot]",
+        user_type: str = "Bot",
+        association: str = "NONE",
+    ) -> dict[str, Any]:
+        with self.lock:
+            return self._store_comment(issue, body, {"login": login, "type": user_type}, association)
+
+    def fail(
+        self,
+        method: str,
+        route_prefix: str,
+        status: int = 500,
+        *,
+        times: int = 1,
+        message: str = "Server Error",
+    ) -> None:
+        """Answer the next ``times`` matching requests with ``status`` (``-1``: all of them)."""
+        with self.lock:
+            self.state.failures.append(_Failure(method, route_prefix, status, times, message))
+
+    # -- reading ---------------------------------------------------------------------
+
+    def requests(self) -> list[GitHubRequest]:
+        with self.lock:
+            return list(self.state.requests)
+
+    def calls(self) -> list[str]:
+        """Every request as ``"METHOD /route"`` (the GHES prefix left out), in order."""
+        return [f"{r.method} {r.route}" for r in self.requests()]
+
+    def comments(self, issue: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.state.comments.get(issue, []))
+
+    def reactions(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.state.reactions)
+
+    # -- serving ---------------------------------------------------------------------
+
+    def _api(self, prefix: str) -> str:
+        return f"{self.url}{prefix}/repos/{self.repository}"
+
+    def _store_comment(self, issue: int, body: str, user: dict[str, Any], association: str) -> dict[str, Any]:
+        comment_id = next(self._ids)
+        comment = {
+            "id": comment_id,
+            "node_id": f"IC_{comment_id}",
+            "body": body,
+            "user": user,
+            "author_association": association,
+            "html_url": f"https://github.com/{self.repository}/issues/{issue}#issuecomment-{comment_id}",
+            "url": f"{self.url}/repos/{self.repository}/issues/comments/{comment_id}",
+            "issue_url": f"{self.url}/repos/{self.repository}/issues/{issue}",
+            "created_at": "2026-11-28T12:00:00Z",
+            "updated_at": "2026-11-28T12:00:00Z",
+        }
+        self.state.comments.setdefault(issue, []).append(comment)
+        return comment
+
+    def handle(self, request: GitHubRequest, prefix: str) -> tuple[int, Any, dict[str, str]]:
+        with self.lock:
+            self.state.requests.append(request)
+            for failure in self.state.failures:
+                if (
+                    failure.times != 0
+                    and request.method == failure.method
+                    and request.route.startswith(failure.route_prefix)
+                ):
+                    failure.times -= 1 if failure.times > 0 else 0
+                    return failure.status, {"message": failure.message}, {}
+            return self._route(request, prefix)
+
+    def _route(self, request: GitHubRequest, prefix: str) -> tuple[int, Any, dict[str, str]]:
+        repo = f"/repos/{self.repository}"
+        route = request.route
+        if not route.startswith(repo + "/"):
+            return 404, {"message": "Not Found"}, {}
+        rest = route[len(repo) :]
+        method = request.method
+        if match := re.fullmatch(r"/collaborators/([^/]+)/permission", rest):
+            login = match.group(1)
+            role = self.state.permissions.get(login, self.state.default_permission)
+            if role is None:
+                return 404, {"message": "Not Found"}, {}
+            legacy = LEGACY_PERMISSION.get(role, "none")
+            return 200, {"permission": legacy, "role_name": role, "user": {"login": login}}, {}
+        if method == "POST" and (
+            match := re.fullmatch(
+                r"/issues/comments/(\d+)/reactions|/pulls/comments/(\d+)/reactions|/issues/(\d+)/reactions",
+                rest,
+            )
+        ):
+            content = (request.body or {}).get("content")
+            if content not in ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"):
+                return 422, {"message": "Validation Failed"}, {}
+            reaction = {
+                "id": next(self._ids),
+                "content": content,
+                "user": self.state.actor,
+                "on": rest.rsplit("/reactions", 1)[0],
+            }
+            self.state.reactions.append(reaction)
+            return 201, reaction, {}
+        if method == "GET" and (match := re.fullmatch(r"/pulls/(\d+)", rest)):
+            pull = self.state.pulls.get(int(match.group(1)))
+            return (200, pull, {}) if pull else (404, {"message": "Not Found"}, {})
+        if match := re.fullmatch(r"/issues/(\d+)/comments", rest):
+            issue = int(match.group(1))
+            if method == "POST":
+                body = (request.body or {}).get("body")
+                if not isinstance(body, str) or not body:
+                    return 422, {"message": "Validation Failed"}, {}
+                if len(body) > 65536:
+                    return 422, {"message": "Body is too long (maximum is 65536 characters)"}, {}
+                return 201, self._store_comment(issue, body, self.state.actor, "NONE"), {}
+            if method == "GET":
+                return self._page(self.state.comments.get(issue, []), request, f"{self.url}{prefix}{route}")
+        if method == "PATCH" and (match := re.fullmatch(r"/issues/comments/(\d+)", rest)):
+            comment_id = int(match.group(1))
+            for comments in self.state.comments.values():
+                for comment in comments:
+                    if comment["id"] == comment_id:
+                        comment["body"] = (request.body or {}).get("body", comment["body"])
+                        return 200, comment, {}
+            return 404, {"message": "Not Found"}, {}
+        return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+
+    def _page(
+        self, items: list[dict[str, Any]], request: GitHubRequest, url: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        per_page = int((request.query.get("per_page") or ["30"])[0])
+        page = int((request.query.get("page") or ["1"])[0])
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            headers["Link"] = f'<{url}?per_page={per_page}&page={page + 1}>; rel="next"'
+        return 200, chunk, headers
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        prefix = GHES_PREFIX if split.path.startswith(GHES_PREFIX + "/") else ""
+        request = GitHubRequest(
+            method=self.command,
+            path=split.path,
+            route=split.path[len(prefix) :],
+            query=parse_qs(split.query),
+            body=body,
+            authorization=self.headers.get("Authorization"),
+        )
+        status, answer, headers = self.server.fake.handle(request, prefix)
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    fake: FakeGitHub

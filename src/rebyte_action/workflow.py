@@ -1,0 +1,55 @@
+"""GitHub Actions workflow commands: masks, annotations, outputs and the step summary."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+class Workflow:
+    """Talks to the runner through stdout and the files it names; works outside a runner too."""
+
+    def __init__(self, output_path: str = "", summary_path: str = "", stream: TextIO | None = None):
+        self.output_path = output_path
+        self.summary_path = summary_path
+        self.stream = stream or sys.stdout
+
+    def _command(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def log(self, message: str) -> None:
+        self._command(message)
+
+    def mask(self, value: str) -> None:
+        for line in value.splitlines() or [value]:
+            if line.strip():
+                self._command(f"::add-mask::{_escape_data(line)}")
+
+    def error(self, message: str, title: str = "rebyte-action") -> None:
+        self._command(f"::error title={title}::{_escape_data(message)}")
+
+    def warning(self, message: str, title: str = "rebyte-action") -> None:
+        self._command(f"::warning title={title}::{_escape_data(message)}")
+
+    def set_outputs(self, values: Mapping[str, str]) -> None:
+        if not self.output_path:
+            for name, value in values.items():
+                self.log(f"output {name}={value}")
+            return
+        with open(self.output_path, "a", encoding="utf-8") as handle:
+            for name, value in values.items():
+                delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
+                handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+    def summary(self, markdown: str) -> None:
+        if not self.summary_path:
+            return
+        with open(self.summary_path, "a", encoding="utf-8") as handle:
+            handle.write(markdown if markdown.endswith("\n") else markdown + "\n")

@@ -1,0 +1,139 @@
+"""Run the action's entry point as a subprocess, exactly as the container would."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rebyte_action.rebyte.emulator import Emulator
+from rebyte_action.testing import FakeGitHub
+
+EVENTS = Path(__file__).parent / "fixtures" / "events"
+REPO = "Codertocat/Hello-World"
+REBYTE_KEY = "rbk_live_secret_key_42"
+GITHUB_TOKEN = "ghs_secretGitHubToken123"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text()))
+
+
+def comment_event(
+    body: str,
+    *,
+    on_pull: bool = False,
+    action: str = "created",
+    sender: str = "Codertocat",
+    sender_type: str = "User",
+) -> dict[str, Any]:
+    event = load_event("issue_comment.created")
+    event["action"] = action
+    event["comment"]["body"] = body
+    event["sender"]["login"] = sender
+    event["sender"]["type"] = sender_type
+    event["comment"]["user"]["login"] = sender
+    if on_pull:
+        event["issue"]["pull_request"] = {
+            "url": f"https://api.github.com/repos/{REPO}/pulls/1",
+            "html_url": f"https://github.com/{REPO}/pull/1",
+        }
+    return event
+
+
+def review_comment_event(body: str) -> dict[str, Any]:
+    event = load_event("pull_request_review_comment.created")
+    event["comment"]["body"] = body
+    return event
+
+
+@dataclass
+class ActionResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+
+    @property
+    def log(self) -> str:
+        return self.stdout + self.stderr
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        name, _, delimiter = line.partition("<<")
+        value = []
+        for inner in lines:
+            if inner == delimiter:
+                break
+            value.append(inner)
+        outputs[name] = "\n".join(value)
+    return outputs
+
+
+class Action:
+    """The action wired to an emulator and a fake GitHub, with per-test inputs."""
+
+    def __init__(self, emulator: Emulator, github: FakeGitHub, workdir: Path):
+        self.emulator = emulator
+        self.github = github
+        self.workdir = workdir
+        self.api_url = github.url
+        self.runs = 0
+
+    def run(self, event_name: str, event: dict[str, Any], **inputs: str) -> ActionResult:
+        self.runs += 1
+        event_path = self.workdir / f"event-{self.runs}.json"
+        event_path.write_text(json.dumps(event))
+        output_path = self.workdir / f"output-{self.runs}.txt"
+        summary_path = self.workdir / f"summary-{self.runs}.md"
+        output_path.write_text("")
+        summary_path.write_text("")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "REBYTE_"))}
+        env.update(
+            {
+                "GITHUB_EVENT_NAME": event_name,
+                "GITHUB_EVENT_PATH": str(event_path),
+                "GITHUB_REPOSITORY": REPO,
+                "GITHUB_API_URL": self.api_url,
+                "GITHUB_SERVER_URL": "https://github.com",
+                "GITHUB_RUN_ID": "4242",
+                "GITHUB_SHA": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+                "GITHUB_REF_NAME": "master",
+                "GITHUB_OUTPUT": str(output_path),
+                "GITHUB_STEP_SUMMARY": str(summary_path),
+                # What action.yml's defaults give every run.
+                "INPUT_REBYTE-API-KEY": REBYTE_KEY,
+                "INPUT_GITHUB-TOKEN": GITHUB_TOKEN,
+                "INPUT_REBYTE-BASE-URL": self.emulator.url,
+                "INPUT_TRIGGER-PHRASE": "/rebyte",
+                "INPUT_LABEL": "rebyte",
+                "INPUT_PERMISSION": "write",
+                "INPUT_ALLOW-FORKS": "false",
+            }
+        )
+        for name, value in inputs.items():
+            env[f"INPUT_{name.upper().replace('_', '-')}"] = value
+        completed = subprocess.run(
+            [sys.executable, "-m", "rebyte_action"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        return ActionResult(
+            returncode=completed.returncode,
+            stdout=completed.stdout,
+            stderr=completed.stderr,
+            outputs=parse_outputs(output_path.read_text()),
+            summary=summary_path.read_text(),
+        )
