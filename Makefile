@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')
 
-.PHONY: help install test lint demo emulator clean
+.PHONY: help install test lint demo emulator clean requirements
 
 help:
 	@echo "make demo   - run the action end to end on the local emulator and the fake GitHub"
@@ -38,3 +38,11 @@ emulator: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+
+# Re-pin the action image's dependencies from a clean environment.
+requirements:
+	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin && .venv-pin/bin/pip install --quiet .
+	{ echo "# The action image's dependencies, pinned (PyGithub, httpx, pydantic-settings and what they pull in)."; \
+	  echo "# Regenerate: make requirements"; \
+	  .venv-pin/bin/pip freeze | grep -vi '^rebyte'; } > requirements.txt
+	rm -rf .venv-pin

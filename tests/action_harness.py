@@ -13,6 +13,7 @@ from typing import Any
 
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.testing import FakeGitHub
+from rebyte_action.workflow import read_outputs
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
 REPO = "Codertocat/Hello-World"
@@ -65,20 +66,6 @@ class ActionResult:
         return self.stdout + self.stderr
 
 
-def parse_outputs(text: str) -> dict[str, str]:
-    outputs: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        name, _, delimiter = line.partition("<<")
-        value = []
-        for inner in lines:
-            if inner == delimiter:
-                break
-            value.append(inner)
-        outputs[name] = "\n".join(value)
-    return outputs
-
-
 class Action:
     """The action wired to an emulator and a fake GitHub, with per-test inputs."""
 
@@ -89,7 +76,9 @@ class Action:
         self.api_url = github.url
         self.runs = 0
 
-    def run(self, event_name: str, event: dict[str, Any], **inputs: str) -> ActionResult:
+    def run(
+        self, event_name: str, event: dict[str, Any], *, raw_env: dict[str, str] | None = None, **inputs: str
+    ) -> ActionResult:
         self.runs += 1
         event_path = self.workdir / f"event-{self.runs}.json"
         event_path.write_text(json.dumps(event))
@@ -122,6 +111,7 @@ class Action:
         )
         for name, value in inputs.items():
             env[f"INPUT_{name.upper().replace('_', '-')}"] = value
+        env.update(raw_env or {})
         completed = subprocess.run(
             [sys.executable, "-m", "rebyte_action"],
             capture_output=True,
@@ -134,6 +124,6 @@ class Action:
             returncode=completed.returncode,
             stdout=completed.stdout,
             stderr=completed.stderr,
-            outputs=parse_outputs(output_path.read_text()),
+            outputs=read_outputs(output_path.read_text()),
             summary=summary_path.read_text(),
         )

@@ -67,7 +67,7 @@ def parse_command(text: str) -> Command:
     while index < len(tokens):
         token = tokens[index].group()
         name, value, spelled = _split_option(token)
-        if token == "--":
+        if token == "--":  # noqa: S105 - the end-of-options marker, not a password
             index += 1
             break
         if name is None:

@@ -125,11 +125,9 @@ class GitHub:
                 body = comment.body or ""
                 if "rebyte-action:" not in body:
                     continue
-                user_type = (comment.raw_data.get("user") or {}).get("type", "")
-                if (
-                    user_type != "Bot"
-                    and comment.raw_data.get("author_association") not in TRUSTED_ASSOCIATIONS
-                ):
+                # Attributes from the listing itself: raw_data would fetch every comment again.
+                user_type = comment.user.type if comment.user is not None else ""
+                if user_type != "Bot" and comment.author_association not in TRUSTED_ASSOCIATIONS:
                     continue
                 found.extend(ThreadMarker(comment.id, marker) for marker in find_markers(body))
             return found

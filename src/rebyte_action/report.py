@@ -24,9 +24,15 @@ class Marker:
     task_id: str | None = None
     workspace_id: str | None = None
     request: str | None = None
+    url: str | None = None
 
     def render(self) -> str:
-        data = {"task": self.task_id, "workspace": self.workspace_id, "request": self.request}
+        data = {
+            "task": self.task_id,
+            "workspace": self.workspace_id,
+            "request": self.request,
+            "url": self.url,
+        }
         compact = json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
         return f"{MARKER_PREFIX}{self.kind} {compact} -->"
 
@@ -46,6 +52,7 @@ def find_markers(body: str) -> list[Marker]:
                 task_id=_text(data.get("task")),
                 workspace_id=_text(data.get("workspace")),
                 request=_text(data.get("request")),
+                url=_text(data.get("url")),
             )
         )
     return found
@@ -101,7 +108,7 @@ def started_comment(facts: TaskFacts, request_key: str) -> str:
         head = f"💬 **Sent to this thread's Rebyte task**: [watch it live]({facts.url})"
     else:
         head = f"🚀 **Rebyte task started**: [watch it live]({facts.url})"
-    marker = Marker("task", facts.task_id, facts.workspace_id, request_key)
+    marker = Marker("task", facts.task_id, facts.workspace_id, request_key, facts.url)
     return f"{head}\n\n{_facts_table(facts)}\n\n{marker.render()}"
 
 

@@ -7,7 +7,7 @@ to the outputs and the step summary: a task that was created is always reported.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .commands import Command, UsageError, parse_command
@@ -24,10 +24,23 @@ from .report import (
     summary,
     usage_comment,
 )
-from .settings import Permission, Settings
+from .settings import Settings
 from .workflow import Workflow
 
 EXIT_OK, EXIT_FAILED = 0, 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to ask Rebyte for, settled before any call."""
+
+    prompt: str
+    executor: str | None
+    model: str | None
+    skills: tuple[str, ...]
+    branch: str
+    github_url: str
+    visibility: str | None
 
 
 @dataclass
@@ -203,8 +216,9 @@ class Run:
             subject = trigger.subject
             assert subject is not None
             kind = "pull request" if subject.is_pull_request else "issue"
+            title = subject.title.strip()
             return Command(
-                prompt=f"Work on {kind} #{subject.number}: {subject.title}\n\nDo what it asks; its description is below."
+                prompt=f"Work on {kind} #{subject.number}: {title}\n\nDo what it asks; it is described below."
             )
         if trigger.kind == "direct":
             return self._check_length(Command(prompt=trigger.text))
@@ -237,103 +251,106 @@ class Run:
     def _act(self, command: Command, branch: str, github_url: str, continue_from: ThreadMarker | None) -> int:
         settings, trigger = self.settings, self.trigger
         assert trigger is not None
-        skills = tuple(dict.fromkeys((*command.skills,) or tuple(settings.skills)))
-        executor = command.executor or settings.executor
-        model = command.model or settings.model
-        prompt = build_prompt(trigger, command.prompt, branch=branch)
-        visibility = "public" if command.public else settings.visibility
+        plan = Plan(
+            prompt=build_prompt(trigger, command.prompt, branch=branch),
+            executor=command.executor or settings.executor,
+            model=command.model or settings.model,
+            skills=tuple(dict.fromkeys(command.skills or settings.skills)),
+            branch=branch,
+            github_url=github_url,
+            visibility="public" if command.public else settings.visibility,
+        )
         key = settings.rebyte_api_key.get_secret_value() if settings.rebyte_api_key else ""
         with RebyteClient(key, base_url=settings.rebyte_base_url) as rebyte:
-            created = None
-            continued = False
             try:
-                if continue_from is not None and continue_from.marker.task_id:
-                    try:
-                        rebyte.follow_up(continue_from.marker.task_id, prompt, skills=list(skills))
-                        task = rebyte.get_task(continue_from.marker.task_id)
-                        task_id, url, workspace = task.id, task.url, continue_from.marker.workspace_id or ""
-                        status = task.status.value
-                        continued = True
-                    except NotFoundError:
-                        self.workflow.log(
-                            f"the thread's task {continue_from.marker.task_id} is gone; starting a new one"
-                        )
-                if not continued:
-                    created = rebyte.create_task(
-                        prompt,
-                        executor=executor,
-                        model=model,
-                        skills=list(skills),
-                        github_url=github_url,
-                        branch_name=branch,
-                    )
-                    task_id, url, workspace, status = (
-                        created.id,
-                        created.url,
-                        created.workspace_id,
-                        created.status.value,
-                    )
+                facts = self._continue(rebyte, plan, continue_from) if continue_from else None
+                facts = facts or self._create(rebyte, plan)
             except TransportError as error:
-                if error.maybe_delivered and not continued:
+                if error.maybe_delivered:
                     return self._fail(
                         "Rebyte did not answer",
-                        "The request to start the task reached Rebyte but no answer came back, so a task may "
-                        "have started. It was not sent again, so that you are not charged twice: look for it at "
-                        f"https://app.rebyte.ai before you ask again. ({error})",
+                        "The request reached Rebyte but no answer came back, so the task may have started. "
+                        "It was not sent again, so that nothing is paid for twice: look for it at "
+                        f"https://app.rebyte.ai before asking again. ({error})",
                     )
                 return self._fail("Could not reach Rebyte", str(error))
             except RebyteError as error:
                 return self._fail("Rebyte could not start the task", _describe_rebyte_error(error))
-
-            facts = TaskFacts(
-                task_id=task_id,
-                url=url,
-                workspace_id=workspace,
-                branch=branch,
-                repository=github_url,
-                executor=executor,
-                model=model,
-                skills=skills,
-                requested_by=trigger.actor.login,
-                request_url=trigger.comment.url
-                if trigger.comment
-                else (trigger.subject.url if trigger.subject else None),
-                run_url=settings.run_url,
-                continued=continued,
-            )
             self.outcome.facts = facts
-            self.outcome.status = status
-            self.workflow.log(f"Rebyte task {task_id} {'continued' if continued else 'started'}: {url}")
-            if visibility:
-                try:
-                    change = rebyte.set_visibility(task_id, visibility)
-                    if change.share_url:
-                        facts = self.outcome.facts = _with_share(facts, change.share_url)
-                except RebyteError as error:
-                    self.workflow.warning(
-                        f"the task started, but its visibility could not be set to {visibility}: {error}"
-                    )
-        self.outcome.headline = "task continued" if continued else "task started"
-        if trigger.subject is not None:
-            posted = (
-                self.github.comment(trigger.subject.number, started_comment(facts, trigger.request_key))
-                if self.github
-                else None
+            self.outcome.status = "running"
+            self.workflow.log(
+                f"Rebyte task {facts.task_id} {'continued' if facts.continued else 'started'}: {facts.url}"
             )
-            if posted is not None:
-                self.outcome.comment_id = str(posted.id)
+            if plan.visibility:
+                self.outcome.facts = facts = self._set_visibility(rebyte, facts, plan.visibility)
+        self.outcome.headline = "task continued" if facts.continued else "task started"
+        if trigger.subject is not None and self.github is not None:
+            posted = self.github.comment(trigger.subject.number, started_comment(facts, trigger.request_key))
+            self.outcome.comment_id = str(posted.id)
         return EXIT_OK
 
-    def _already_done(self, found: ThreadMarker) -> int:
-        marker = found.marker
-        self.workflow.log(
-            f"this request already started task {marker.task_id} (comment {found.comment_id}); not starting another"
-        )
+    def _facts(self, plan: Plan, task_id: str, url: str, workspace_id: str, *, continued: bool) -> TaskFacts:
         trigger = self.trigger
+        assert trigger is not None
+        request_url = (
+            trigger.comment.url if trigger.comment else (trigger.subject.url if trigger.subject else None)
+        )
+        return TaskFacts(
+            task_id=task_id,
+            url=url,
+            workspace_id=workspace_id,
+            branch=plan.branch,
+            repository=plan.github_url,
+            executor=plan.executor,
+            model=plan.model,
+            skills=plan.skills,
+            requested_by=trigger.actor.login,
+            request_url=request_url,
+            run_url=self.settings.run_url,
+            continued=continued,
+        )
+
+    def _continue(self, rebyte: RebyteClient, plan: Plan, found: ThreadMarker) -> TaskFacts | None:
+        """Send the request to the thread's task; None when that task is gone."""
+        task_id = found.marker.task_id
+        assert task_id is not None
+        try:
+            task = rebyte.get_task(task_id)
+        except NotFoundError:
+            self.workflow.log(f"The thread's task {task_id} is gone; starting a new one")
+            return None
+        rebyte.follow_up(task_id, plan.prompt, skills=list(plan.skills))
+        return self._facts(plan, task.id, task.url, found.marker.workspace_id or "", continued=True)
+
+    def _create(self, rebyte: RebyteClient, plan: Plan) -> TaskFacts:
+        created = rebyte.create_task(
+            plan.prompt,
+            executor=plan.executor,
+            model=plan.model,
+            skills=list(plan.skills),
+            github_url=plan.github_url,
+            branch_name=plan.branch,
+        )
+        return self._facts(plan, created.id, created.url, created.workspace_id, continued=False)
+
+    def _set_visibility(self, rebyte: RebyteClient, facts: TaskFacts, visibility: str) -> TaskFacts:
+        try:
+            change = rebyte.set_visibility(facts.task_id, visibility)
+        except RebyteError as error:
+            self.workflow.warning(
+                f"The task started, but its visibility could not be set to {visibility}: {error}"
+            )
+            return facts
+        return replace(facts, share_url=change.share_url) if change.share_url else facts
+
+    def _already_done(self, found: ThreadMarker) -> int:
+        """A re-run of a request that already has its task: report that task, start nothing."""
+        marker, trigger = found.marker, self.trigger
         assert trigger is not None and marker.task_id is not None
+        self.workflow.log(f"This request already started task {marker.task_id} (comment {found.comment_id})")
         self.outcome.facts = TaskFacts(
             task_id=marker.task_id,
-            url=f"https://app.rebyte.ai/run/{marker.task_id}",
+            url=marker.url or "",
             workspace_id=marker.workspace_id or "",
             branch="",
             repository=trigger.repository,
@@ -344,8 +361,9 @@ class Run:
             request_url=None,
             run_url=self.settings.run_url,
         )
+        self.outcome.status = "running"
         self.outcome.comment_id = str(found.comment_id)
-        self.outcome.headline = "already started by an earlier attempt of this run"
+        self.outcome.headline = "already started by an earlier attempt of this run; nothing new started"
         return EXIT_OK
 
     # -- answers ---------------------------------------------------------------------
@@ -416,12 +434,6 @@ def _pushed_branch(payload: dict[str, Any]) -> str | None:
     if isinstance(ref, str) and ref.startswith("refs/heads/"):
         return ref.removeprefix("refs/heads/")
     return None
-
-
-def _with_share(facts: TaskFacts, share_url: str) -> TaskFacts:
-    from dataclasses import replace
-
-    return replace(facts, share_url=share_url)
 
 
 def _describe_rebyte_error(error: RebyteError) -> str:

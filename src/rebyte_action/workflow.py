@@ -53,3 +53,18 @@ class Workflow:
             return
         with open(self.summary_path, "a", encoding="utf-8") as handle:
             handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+def read_outputs(text: str) -> dict[str, str]:
+    """Parse what :meth:`Workflow.set_outputs` wrote (``name<<delimiter``, value lines, delimiter)."""
+    outputs: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        name, _, delimiter = line.partition("<<")
+        value = []
+        for inner in lines:
+            if inner == delimiter:
+                break
+            value.append(inner)
+        outputs[name] = "\n".join(value)
+    return outputs

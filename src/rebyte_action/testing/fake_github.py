@@ -128,9 +128,7 @@ class FakeGitHub:
                     "ref": head_ref,
                     "sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
                     "label": f"{owner}:{head_ref}",
-                    "repo": None
-                    if head_repo is None and False
-                    else {
+                    "repo": {
                         "full_name": head_repo or self.repository,
                         "fork": head_repo not in (None, self.repository),
                     },

@@ -1,0 +1,90 @@
+"""The /rebyte grammar, as plain data."""
+
+from __future__ import annotations
+
+import pytest
+
+from rebyte_action.commands import Command, UsageError, parse_command
+
+
+def test_a_plain_prompt_is_the_whole_text() -> None:
+    assert parse_command("fix the flaky test in ci.yml") == Command(prompt="fix the flaky test in ci.yml")
+
+
+def test_options_come_before_the_prompt_and_line_breaks_in_the_prompt_are_kept() -> None:
+    command = parse_command(
+        "--executor claude --model pro --skill pdf --skills a,b --branch dev --public fix it\nthen test"
+    )
+    assert command == Command(
+        prompt="fix it\nthen test",
+        executor="claude",
+        model="pro",
+        skills=("pdf", "a", "b"),
+        branch="dev",
+        public=True,
+    )
+
+
+def test_key_value_and_equals_spellings_are_the_same_options() -> None:
+    assert parse_command("executor=gemini model=lite skills=x,y branch=feat/one do it") == parse_command(
+        "--executor=gemini --model lite --skills x,y --branch=feat/one do it"
+    )
+
+
+def test_words_after_the_prompt_starts_are_prompt_even_if_they_look_like_options() -> None:
+    assert (
+        parse_command("explain why --executor is ignored here").prompt
+        == "explain why --executor is ignored here"
+    )
+    assert parse_command("set model=foo in the config").prompt == "set model=foo in the config"
+
+
+def test_a_double_dash_ends_the_options() -> None:
+    assert parse_command("--model lite -- --verbose breaks the build").prompt == "--verbose breaks the build"
+
+
+def test_executor_names_are_case_insensitive() -> None:
+    assert parse_command("--executor Claude go").executor == "claude"
+
+
+def test_a_repeated_skill_is_kept_once() -> None:
+    assert parse_command("--skill pdf --skills pdf,web go").skills == ("pdf", "web")
+
+
+def test_new_asks_for_a_fresh_task() -> None:
+    assert parse_command("--new start over").new is True
+
+
+@pytest.mark.parametrize("text", ["help", "HELP", "--help", "  help  "])
+def test_help_is_a_subcommand(text: str) -> None:
+    assert parse_command(text).help is True
+
+
+def test_help_followed_by_words_is_a_prompt() -> None:
+    assert parse_command("help me fix this").prompt == "help me fix this"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "prompt is empty"),
+        ("   ", "prompt is empty"),
+        ("--executor claude", "prompt is empty"),
+        ("--public", "prompt is empty"),
+        ("--bogus do it", "unknown option `--bogus`"),
+        ("--executor vim do it", "unknown executor `vim`"),
+        ("--model", "needs a value"),
+        ("model= do it", "needs a value"),
+        ("--model a --model b do it", "given twice"),
+        ("--public=yes do it", "takes no value"),
+        ("--skills , do it", "at least one skill"),
+        ("--skill ../etc do it", "not a skill slug"),
+        ("--branch ../../x do it", "not a valid branch name"),
+        ("--branch -rf do it", "not a valid branch name"),
+        ("--branch a..b do it", "not a valid branch name"),
+        ("--branch main.lock/ do it", "not a valid branch name"),
+    ],
+)
+def test_malformed_commands_say_what_is_wrong(text: str, words: str) -> None:
+    with pytest.raises(UsageError, match=words.replace("`", "`").replace(".", r"\.")):
+        parse_command(text)
