@@ -624,7 +624,23 @@ def test_a_missing_rebyte_key_says_how_to_pass_it(
     assert result.returncode == 1
     assert "input 'rebyte-api-key' is empty" in result.stdout
     assert "secrets.REBYTE_API_KEY" in result.stdout
-    assert github.calls() == [] and emulator.requests() == []
+    assert github.calls() == [PERMISSION]  # checked before the key: refusals need no secret
+    assert github.reactions() == []
+    assert emulator.requests() == []
+
+
+def test_a_fork_pull_request_workflow_without_secrets_is_refused_not_failed(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    event = load_event("pull_request.labeled")
+    event["action"] = "opened"
+    event["sender"]["login"] = "outsider"
+    event["pull_request"]["head"]["repo"]["full_name"] = "outsider/Hello-World"
+    github.set_permission("outsider", "read")
+    result = action.run("pull_request", event, prompt="Review this", rebyte_api_key="")
+    assert result.returncode == 0, result.log
+    assert "permission" in result.outputs["skipped"]
+    assert emulator.requests() == []
 
 
 def test_a_missing_key_does_not_fail_runs_that_start_nothing(action: Action, github: FakeGitHub) -> None:
@@ -648,3 +664,18 @@ def test_an_unreadable_event_file_is_a_clear_error(action: Action, tmp_path) -> 
     )
     assert completed.returncode == 1
     assert "cannot read the event at GITHUB_EVENT_PATH" in completed.stdout
+
+
+def test_a_scheduled_run_works_on_the_branch_the_workflow_ran_on(action: Action, emulator: Emulator) -> None:
+    result = action.run(
+        "schedule", {"schedule": "0 3 * * *"}, prompt="Tidy", raw_env={"GITHUB_REF": "refs/heads/trunk"}
+    )
+    assert result.returncode == 0, result.log
+    assert only_task(emulator).branch_name == "trunk"
+
+
+def test_a_push_of_a_tag_falls_back_to_the_default_branch(action: Action, emulator: Emulator) -> None:
+    event = {"ref": "refs/tags/v1.0", "repository": {"full_name": REPO, "default_branch": "master"}}
+    result = action.run("push", event, prompt="Write release notes", raw_env={"GITHUB_REF": "refs/tags/v1.0"})
+    assert result.returncode == 0, result.log
+    assert only_task(emulator).branch_name == "master"

@@ -237,3 +237,35 @@ def test_the_emulator_command_refuses_a_bad_fault() -> None:
     result = rebyte(None, "emulator", "--port", "0", "--fault", '{"kind": "boom"}')
     assert result.returncode == 2
     assert "--fault" in result.stderr
+
+
+def test_wait_draws_a_spinner_when_stderr_is_a_terminal(emulator: Emulator) -> None:
+    import pty
+
+    task_id = out(rebyte(emulator, "create", "-p", "x [emulate:seconds=1]"))["id"]
+    leader, follower = pty.openpty()
+    env = {**os.environ, "REBYTE_API_KEY": API_KEY, "REBYTE_BASE_URL": emulator.url}
+    process = subprocess.run(
+        [REBYTE, "wait", task_id, "--interval", "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert process.returncode == 0
+    assert json.loads(process.stdout)["status"] == "completed"
+    text = drawn.decode()
+    assert "waiting…" in text and "\r" in text
+    assert "\x1b[K" in text  # the spinner line is cleared before the final status

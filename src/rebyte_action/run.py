@@ -43,6 +43,15 @@ class Plan:
     visibility: str | None
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a pull request's code lives (empty for an issue or an event without one)."""
+
+    head_ref: str | None = None
+    head_repo: str | None = None
+    from_fork: bool = False
+
+
 @dataclass
 class Outcome:
     """What a run has done so far; written out once, at the end, whatever happened."""
@@ -106,60 +115,75 @@ class Run:
         actor = trigger.actor
         if actor.is_bot and not self._bot_allowed(actor.login):
             return self._skip(f"{actor.login} is a bot; list it in allowed-bots to let it start tasks")
-        if not self._inputs_ready():
+        if not self._ready("github"):
             return EXIT_FAILED
         github = self.github = GitHub(
             settings.github_token.get_secret_value() if settings.github_token else "",
             settings.api_url,
-            settings.repository or trigger.repository,
+            self.repository,
         )
+        refusal = self._refusal()
+        if refusal is not None:
+            return refusal
+        target = self._target(github)
+        if target.from_fork and not settings.allow_forks:
+            self._reply(fork_comment(target.head_repo or "a deleted fork"))
+            return self._skip("the pull request comes from a fork, and allow-forks is off")
+        # Checked this late so that requests refused above need no secret: GitHub gives
+        # none to workflows run for pull requests from forks.
+        if not self._ready("rebyte"):
+            return EXIT_FAILED
 
-        # Who may trigger.
-        if actor.login and not (actor.is_bot and self._bot_allowed(actor.login)):
-            have = github.permission(actor.login)
-            need = settings.required_permission
-            if have < need:
-                self._reply(permission_comment(actor.login, have.name.lower(), need.name.lower()))
-                return self._skip(
-                    f"@{actor.login} has {have.name.lower()} permission; {need.name.lower()} is needed"
-                )
-        subject = trigger.subject
-        head_ref, head_repo = (subject.head_ref, subject.head_repo) if subject else (None, None)
-        if subject is not None and subject.is_pull_request and head_ref is None:
-            pull = github.pull(subject.number)
-            head_ref, head_repo = pull.head_ref, pull.head_repo
-        base_repo = settings.repository or trigger.repository
-        from_fork = subject is not None and subject.is_pull_request and head_repo != base_repo
-        if from_fork and not settings.allow_forks:
-            self._reply(fork_comment(head_repo or "a deleted fork"))
-            return self._skip(f"pull request #{subject.number if subject else ''} comes from a fork")
+        self._react("eyes")  # at once: creating the task can take minutes
 
-        # Acknowledge at once: task creation can take minutes.
-        self._react("eyes")
-
-        # What is asked.
         command = self._command()
         if command is None:
             return EXIT_OK
-        markers = github.thread_markers(subject.number) if subject is not None else []
+        markers = github.thread_markers(trigger.subject.number) if trigger.subject is not None else []
         for found in markers:
-            if (
-                found.marker.kind == "task"
-                and found.marker.request == trigger.request_key
-                and found.marker.task_id
-            ):
+            if found.marker.kind == "task" and found.marker.request == trigger.request_key:
                 return self._already_done(found)
-        continue_from = (
-            None
-            if (command.new or command.executor or command.model or command.branch)
-            else _latest_task(markers)
-        )
-
+        fresh = command.new or command.executor or command.model or command.branch
+        continue_from = None if fresh else _latest_task(markers)
         branch = (
-            command.branch or settings.branch or head_ref or _pushed_branch(payload) or trigger.default_branch
+            command.branch
+            or settings.branch
+            or target.head_ref
+            or _branch_of(payload.get("ref"))
+            or _branch_of(settings.ref)
+            or trigger.default_branch
         )
-        github_url = head_repo if (from_fork and head_repo) else base_repo
+        github_url = target.head_repo if (target.from_fork and target.head_repo) else self.repository
         return self._act(command, branch, github_url, continue_from)
+
+    @property
+    def repository(self) -> str:
+        return self.settings.repository or (self.trigger.repository if self.trigger else "")
+
+    def _refusal(self) -> int | None:
+        """Who may trigger: a skip when the sender lacks the permission input's role."""
+        trigger, github = self.trigger, self.github
+        assert trigger is not None and github is not None
+        actor = trigger.actor
+        if not actor.login or actor.is_bot:  # a schedule has no sender; an allowed bot has no role
+            return None
+        have = github.permission(actor.login)
+        need = self.settings.required_permission
+        if have >= need:
+            return None
+        self._reply(permission_comment(actor.login, have.name.lower(), need.name.lower()))
+        return self._skip(f"@{actor.login} has {have.name.lower()} permission; {need.name.lower()} is needed")
+
+    def _target(self, github: GitHub) -> Target:
+        """Where the pull request's code lives; a PR comment's payload lacks it, so fetch it once."""
+        subject = self.trigger.subject if self.trigger else None
+        if subject is None or not subject.is_pull_request:
+            return Target()
+        head_ref, head_repo = subject.head_ref, subject.head_repo
+        if head_ref is None:
+            pull = github.pull(subject.number)
+            head_ref, head_repo = pull.head_ref, pull.head_repo
+        return Target(head_ref=head_ref, head_repo=head_repo, from_fork=head_repo != self.repository)
 
     # -- steps -----------------------------------------------------------------------
 
@@ -188,19 +212,23 @@ class Run:
         allowed = {b.lower().removesuffix("[bot]") for b in self.settings.allowed_bots}
         return "*" in allowed or login.lower().removesuffix("[bot]") in allowed
 
-    def _inputs_ready(self) -> bool:
+    def _ready(self, service: str) -> bool:
+        """Whether the inputs needed to talk to ``service`` are there; an ::error:: per missing one."""
         settings = self.settings
         problems = []
-        if not settings.rebyte_api_key or not settings.rebyte_api_key.get_secret_value().strip():
+        if service == "github":
+            if not settings.github_token or not settings.github_token.get_secret_value().strip():
+                problems.append("input 'github-token' is empty: leave it out to use ${{ github.token }}")
+            if not self.repository:
+                problems.append(
+                    "GITHUB_REPOSITORY is not set: run this action from a GitHub Actions workflow"
+                )
+        elif not settings.rebyte_api_key or not settings.rebyte_api_key.get_secret_value().strip():
             problems.append(
                 "input 'rebyte-api-key' is empty: add `rebyte-api-key: ${{ secrets.REBYTE_API_KEY }}` to the "
-                "step's `with:` and store the key as a repository secret (workflows for pull requests from "
-                "forks get no secrets)"
+                "step's `with:` and store the key as a repository secret (workflows run for pull requests "
+                "from forks get no secrets)"
             )
-        if not settings.github_token or not settings.github_token.get_secret_value().strip():
-            problems.append("input 'github-token' is empty: leave it out to use ${{ github.token }}")
-        if not settings.repository and not (self.trigger and self.trigger.repository):
-            problems.append("GITHUB_REPOSITORY is not set: run this action from a GitHub Actions workflow")
         for problem in problems:
             self.workflow.error(problem)
         if problems:
@@ -429,8 +457,8 @@ def _latest_task(markers: list[ThreadMarker]) -> ThreadMarker | None:
     return max(tasks, key=lambda m: m.comment_id) if tasks else None
 
 
-def _pushed_branch(payload: dict[str, Any]) -> str | None:
-    ref = payload.get("ref")
+def _branch_of(ref: object) -> str | None:
+    """``refs/heads/x`` is branch ``x``; a tag or anything else is no branch."""
     if isinstance(ref, str) and ref.startswith("refs/heads/"):
         return ref.removeprefix("refs/heads/")
     return None

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     server_url: str = Field("https://github.com", validation_alias="GITHUB_SERVER_URL")
     run_id: str = Field("", validation_alias="GITHUB_RUN_ID")
     sha: str = Field("", validation_alias="GITHUB_SHA")
-    ref_name: str = Field("", validation_alias="GITHUB_REF_NAME")
+    ref: str = Field("", validation_alias="GITHUB_REF")
     output_path: str = Field("", validation_alias="GITHUB_OUTPUT")
     summary_path: str = Field("", validation_alias="GITHUB_STEP_SUMMARY")
 
