@@ -25,6 +25,8 @@ def parse(
         ("/rebyte fix it", "fix it"),
         ("Thanks!\n\n/rebyte fix it\nand add a test", "fix it\nand add a test"),
         ("  /rebyte   indented", "indented"),
+        ("text\n\n    /rebyte in an indented code block", None),
+        ("\t/rebyte after a tab", None),
         ("/REBYTE shouting", "shouting"),
         ("/rebyte", ""),
         ("```\n/rebyte in code\n```\n/rebyte outside", "outside"),

@@ -80,13 +80,14 @@ class Skip:
 def find_command(body: str, phrase: str) -> str | None:
     """The text after the first line that starts with ``phrase``, to the end of the body.
 
-    A line inside a fenced code block or a quote does not count, nor does hidden text
+    A line inside a fenced or indented code block or a quote does not count, nor does hidden text
     (an HTML comment). The phrase must stand alone: ``/rebyte-x`` is not ``/rebyte``.
     """
     visible = strip_hidden(body)
     lines = visible.splitlines(keepends=True)
     fence: str | None = None
-    pattern = re.compile(rf"^\s*{re.escape(phrase)}(?=\s|$)", re.IGNORECASE)
+    # Up to three spaces of indent, as Markdown allows; four make an indented code block.
+    pattern = re.compile(rf"^ {{0,3}}{re.escape(phrase)}(?=\s|$)", re.IGNORECASE)
     for index, line in enumerate(lines):
         opener = FENCE.match(line)
         if fence is not None:

@@ -50,6 +50,15 @@ def split_list(value: Any) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
+def _one_of(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    cleaned = value.strip().lower()
+    if cleaned not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)}")
+    return cleaned
+
+
 CommaList = Annotated[list[str], NoDecode]
 
 
@@ -103,16 +112,12 @@ class Settings(BaseSettings):
     @field_validator("executor")
     @classmethod
     def _executor(cls, value: str | None) -> str | None:
-        if value is not None and value.strip().lower() not in KNOWN_EXECUTORS:
-            raise ValueError(f"must be one of {', '.join(KNOWN_EXECUTORS)}")
-        return value.strip().lower() if value else None
+        return _one_of(value, KNOWN_EXECUTORS)
 
     @field_validator("visibility")
     @classmethod
     def _visibility(cls, value: str | None) -> str | None:
-        if value is not None and value.strip().lower() not in KNOWN_VISIBILITIES:
-            raise ValueError(f"must be one of {', '.join(KNOWN_VISIBILITIES)}")
-        return value.strip().lower() if value else None
+        return _one_of(value, KNOWN_VISIBILITIES)
 
     @field_validator("trigger_phrase", "label")
     @classmethod

@@ -23,11 +23,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..loopback import BackgroundServer, QuietServer
 from .client import GITHUB_REPO_PATTERN, MAX_FILENAME_CHARS, MAX_PAGE_SIZE, MAX_PROMPT_CHARS
 from .models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
 
@@ -676,20 +676,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
+class _Server(QuietServer):
     state: EmulatorState
     verbose: bool
     base_url: str
 
 
-class Emulator:
+class Emulator(BackgroundServer):
     """The emulator as a server: ``start()``/``stop()`` or a ``with`` block.
 
     ``port=0`` picks a free port; :attr:`url` is the base URL to give a client.
     """
+
+    thread_name = "rebyte-emulator"
 
     def __init__(
         self,
@@ -699,45 +698,14 @@ class Emulator:
         port: int = 0,
         verbose: bool = False,
     ):
+        super().__init__(_Handler, host, port, _Server)
         self.config = config or EmulatorConfig()
         self.state = EmulatorState(self.config)
-        self._server = _Server((host, port), _Handler)
-        self._server.state = self.state
-        self._server.verbose = verbose
-        bound_host, bound_port = self._server.server_address[:2]
-        host_text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
-        shown = f"[{host_text}]" if ":" in host_text else host_text
-        self.url = f"http://{shown}:{bound_port}"
-        self._server.base_url = self.url
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> Emulator:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="rebyte-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        if self._thread is not None:  # shutdown() would wait forever for a loop never started
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        server = self._server
+        assert isinstance(server, _Server)
+        server.state = self.state
+        server.verbose = verbose
+        server.base_url = self.url
 
     # Conveniences for tests and demos.
     def add_fault(self, **kwargs: Any) -> None:

@@ -17,10 +17,11 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from ..loopback import BackgroundServer, QuietServer
 
 GHES_PREFIX = "/api/v3"
 LEGACY_PERMISSION = {
@@ -68,44 +69,24 @@ class FakeGitHubState:
     )
 
 
-class FakeGitHub:
+class FakeGitHub(BackgroundServer):
     """The fake as a server: ``with FakeGitHub() as github`` or ``start()``/``stop()``."""
+
+    thread_name = "fake-github"
 
     def __init__(self, repository: str = "Codertocat/Hello-World", *, host: str = "127.0.0.1", port: int = 0):
         self.repository = repository
         self.state = FakeGitHubState()
         self.lock = threading.RLock()
         self._ids = itertools.count(900_000_001)
-        self._server = _Server((host, port), _Handler)
-        self._server.fake = self
-        self.url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread: threading.Thread | None = None
+        super().__init__(_Handler, host, port, _Server)
+        server = self._server
+        assert isinstance(server, _Server)
+        server.fake = self
 
     @property
     def ghes_url(self) -> str:
         return self.url + GHES_PREFIX
-
-    def start(self) -> FakeGitHub:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- arranging -------------------------------------------------------------------
 
@@ -323,7 +304,5 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(QuietServer):
     fake: FakeGitHub
