@@ -526,6 +526,17 @@ def test_no_answer_from_rebyte_is_never_retried_and_the_user_is_told_to_look(
     assert "may have started" in github.comments(1)[0]["body"]
 
 
+def test_an_unreadable_answer_to_create_is_treated_as_maybe_started(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    emulator.add_fault(kind="corrupt", match="POST /v1/tasks")
+    result = action.run("issue_comment", comment_event("/rebyte fix"))
+    assert result.returncode == 1
+    assert len(emulator.requests("POST", "/v1/tasks")) == 1
+    assert "may have started" in github.comments(1)[0]["body"]
+    assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
+
+
 def test_rebyte_unreachable_is_a_visible_failure(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:

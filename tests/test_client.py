@@ -24,6 +24,7 @@ from rebyte_action.rebyte import (
     TaskStatus,
     TransportError,
     UnauthorizedError,
+    UnexpectedResponse,
     ValidationError,
     Visibility,
     WaitTimeout,
@@ -432,3 +433,15 @@ def test_values_the_service_adds_later_are_kept_not_rejected() -> None:
     assert task.executor == "aider"
     assert task.to_json_dict()["costUsd"] == 0.42
     assert task.prompts[0].to_json_dict()["tokens"] == 12
+
+
+def test_a_success_answer_of_the_wrong_shape_is_an_unexpected_response(
+    client: RebyteClient, emulator: Emulator
+) -> None:
+    emulator.add_fault(kind="corrupt", match="POST /v1/tasks")
+    with pytest.raises(UnexpectedResponse) as raised:
+        client.create_task("x")
+    assert raised.value.status == 200
+    assert "CreatedTask" in str(raised.value)
+    assert len(emulator.requests("POST", "/v1/tasks")) == 1
+    assert client.list_tasks().total == 1  # the work was done; only the answer was unreadable

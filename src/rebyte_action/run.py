@@ -7,14 +7,21 @@ to the outputs and the step summary: a task that was created is always reported.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .commands import Command, UsageError, parse_command
 from .events import Skip, Trigger, parse_event
 from .github import GitHub, GitHubError, ThreadMarker
 from .prompt import build_prompt
-from .rebyte import MAX_PROMPT_CHARS, NotFoundError, RebyteClient, RebyteError, TransportError
+from .rebyte import (
+    MAX_PROMPT_CHARS,
+    NotFoundError,
+    RebyteClient,
+    RebyteError,
+    TransportError,
+    UnexpectedResponse,
+)
 from .report import (
     TaskFacts,
     failure_comment,
@@ -63,7 +70,6 @@ class Outcome:
     headline: str = ""
     detail: str = ""
     failed: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     def outputs(self) -> dict[str, str]:
         facts = self.facts
@@ -92,6 +98,10 @@ class Run:
             return self._flow()
         except GitHubError as error:
             return self._fail("GitHub call failed", str(error), comment=False)
+        except Exception as error:  # a bug: still say so plainly, and report any task created
+            return self._fail(
+                "The action failed unexpectedly", self._scrub(f"{type(error).__name__}: {error}")
+            )
         finally:
             self._finish()
 
@@ -293,8 +303,8 @@ class Run:
             try:
                 facts = self._continue(rebyte, plan, continue_from) if continue_from else None
                 facts = facts or self._create(rebyte, plan)
-            except TransportError as error:
-                if error.maybe_delivered:
+            except (TransportError, UnexpectedResponse) as error:
+                if isinstance(error, UnexpectedResponse) or error.maybe_delivered:
                     return self._fail(
                         "Rebyte did not answer",
                         "The request reached Rebyte but no answer came back, so the task may have started. "
@@ -438,6 +448,12 @@ class Run:
             self._reply(failure_comment(what, detail, self.settings.run_url, facts.url if facts else None))
             self._react("confused")
         return EXIT_FAILED
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self.settings.rebyte_api_key, self.settings.github_token):
+            if secret is not None and secret.get_secret_value():
+                text = text.replace(secret.get_secret_value(), "***")
+        return text
 
     def _finish(self) -> None:
         outcome = self.outcome

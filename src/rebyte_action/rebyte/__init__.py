@@ -17,6 +17,7 @@ from .errors import (
     ServerError,
     TransportError,
     UnauthorizedError,
+    UnexpectedResponse,
     ValidationError,
     WaitTimeout,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "TaskSummary",
     "TransportError",
     "UnauthorizedError",
+    "UnexpectedResponse",
     "Upload",
     "ValidationError",
     "Visibility",

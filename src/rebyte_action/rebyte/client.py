@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
+from pydantic import ValidationError as PydanticValidationError
 
 from .. import __version__
 from .errors import (
@@ -28,6 +29,7 @@ from .errors import (
     RebyteError,
     ServerError,
     TransportError,
+    UnexpectedResponse,
     WaitTimeout,
 )
 from .models import (
@@ -57,6 +59,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 FileLike = FileRef | Upload | Mapping[str, str]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ class RebyteClient:
         response = self._request(
             "POST", "/v1/files", json={"filename": filename, "contentType": content_type}, idempotent=True
         )
-        upload = Upload.model_validate(response.json())
+        upload = _parse(Upload, response)
         # A signed URL: it is its own credential, and the API key must not travel to it.
         self._send(
             "PUT",
@@ -238,11 +241,11 @@ class RebyteClient:
         response = self._request(
             "POST", "/v1/tasks", json=body, idempotent=False, timeout=self.create_timeout
         )
-        return CreatedTask.model_validate(response.json())
+        return _parse(CreatedTask, response)
 
     def get_task(self, task_id: str) -> Task:
         """Fetch a task with its status and prompts: ``GET /v1/tasks/{id}``."""
-        return Task.model_validate(self._request("GET", _task_path(task_id)).json())
+        return _parse(Task, self._request("GET", _task_path(task_id)))
 
     def list_tasks(self, *, limit: int = 50, offset: int = 0) -> TaskPage:
         """One page of tasks, newest first: ``GET /v1/tasks?limit=&offset=``."""
@@ -251,7 +254,7 @@ class RebyteClient:
         if not isinstance(offset, int) or offset < 0:
             raise ValueError(f"offset: must be a whole number of 0 or more, got {offset!r}")
         response = self._request("GET", "/v1/tasks", params={"limit": limit, "offset": offset})
-        return TaskPage.model_validate(response.json())
+        return _parse(TaskPage, response)
 
     def iter_tasks(self, *, page_size: int = MAX_PAGE_SIZE) -> Iterator[TaskSummary]:
         """Every task, newest first, fetching page after page as it is consumed.
@@ -280,7 +283,7 @@ class RebyteClient:
         if skills:
             body["skills"] = _check_skills(skills)
         response = self._request("POST", f"{_task_path(task_id)}/prompts", json=body, idempotent=False)
-        return FollowUp.model_validate(response.json())
+        return _parse(FollowUp, response)
 
     def set_visibility(self, task_id: str, visibility: Visibility | str) -> VisibilityChange:
         """Set who can see a task: ``PATCH /v1/tasks/{id}/visibility``.
@@ -293,7 +296,7 @@ class RebyteClient:
         response = self._request(
             "PATCH", f"{_task_path(task_id)}/visibility", json={"visibility": str(visibility)}
         )
-        return VisibilityChange.model_validate(response.json())
+        return _parse(VisibilityChange, response)
 
     def delete_task(self, task_id: str) -> None:
         """Soft-delete a task: ``DELETE /v1/tasks/{id}`` (204). It then answers 404."""
@@ -456,6 +459,19 @@ class RebyteClient:
 
 
 _CODED_STATUSES = frozenset({400, 401, 404, 429, 500})
+
+
+def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:
+    """The answer as ``model``; a body that is not that shape is an :class:`UnexpectedResponse`."""
+    try:
+        return model.model_validate(response.json())
+    except (ValueError, PydanticValidationError) as error:
+        first = str(error).splitlines()[0][:200]
+        raise UnexpectedResponse(
+            f"{response.request.method} {_display(str(response.request.url))} answered HTTP "
+            f"{response.status_code} with a body that is not a {model.__name__}: {first}",
+            status=response.status_code,
+        ) from None
 
 
 def _describe_foreign_body(response: httpx.Response) -> str:

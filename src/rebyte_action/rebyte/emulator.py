@@ -54,6 +54,8 @@ class Fault:
         is carried out first (a task really is created), then the answer is lost.
       - ``delay``: carry out the request, then wait ``seconds`` before answering (a slow
         service; a client's read timeout fires while the effect stands).
+      - ``corrupt``: carry out the request, then answer 200 with a JSON body of the wrong
+        shape (a service that changed under the client).
     ``match`` is a prefix of ``"METHOD /path"`` (empty: every API request); ``times`` is
     how many requests it hits (``-1``: all of them).
     """
@@ -67,12 +69,12 @@ class Fault:
     times: int = 1
 
     def __post_init__(self) -> None:
-        if self.kind not in ("status", "html", "drop", "delay"):
-            raise ValueError(f"fault kind: must be status, html, drop or delay, got {self.kind!r}")
+        if self.kind not in ("status", "html", "drop", "delay", "corrupt"):
+            raise ValueError(f"fault kind: must be status, html, drop, delay or corrupt, got {self.kind!r}")
 
     @property
     def strikes_after_work(self) -> bool:
-        return self.kind == "delay" or (self.kind == "drop" and self.after)
+        return self.kind in ("delay", "corrupt") or (self.kind == "drop" and self.after)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
@@ -637,6 +639,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._record(0)
             self.close_connection = True
             return 0
+        if fault.kind == "corrupt":
+            self._send_json(200, {"unexpected": True})
+            return 200
         if fault.kind == "html":
             page = f"<html><body><h1>{fault.status} {HTTPStatus(fault.status).phrase}</h1></body></html>"
             self._send_raw(fault.status, page.encode(), "text/html")

@@ -105,6 +105,17 @@ class TransportError(RebyteError):
         super().__init__(message)
 
 
+class UnexpectedResponse(RebyteError):
+    """The service answered success with a body this client cannot read.
+
+    The call did take effect: after ``create_task`` a task may exist whose id was lost.
+    """
+
+    def __init__(self, message: str, *, status: int):
+        self.status = status
+        super().__init__(message)
+
+
 class WaitTimeout(RebyteError):
     """:meth:`RebyteClient.wait_for_task` gave up; ``task`` is the last state seen."""
 
