@@ -537,13 +537,27 @@ def test_an_unreadable_answer_to_create_is_treated_as_maybe_started(
     assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
 
 
-def test_rebyte_unreachable_is_a_visible_failure(
-    action: Action, emulator: Emulator, github: FakeGitHub
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_server_error_on_create_is_not_resent_and_may_have_started(
+    action: Action, emulator: Emulator, github: FakeGitHub, status: int
 ) -> None:
-    emulator.add_fault(kind="status", status=503, times=-1)
+    emulator.add_fault(kind="status", status=status, times=-1)
     result = action.run("issue_comment", comment_event("/rebyte fix"))
     assert result.returncode == 1
-    assert "Rebyte could not start the task" in github.comments(1)[0]["body"]
+    assert len(emulator.requests("POST", "/v1/tasks")) == 1
+    body = github.comments(1)[0]["body"]
+    assert "may have started" in body and f"HTTP {status}" in body
+
+
+def test_rebyte_refusing_connections_is_a_visible_failure(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    emulator.stop()
+    result = action.run("issue_comment", comment_event("/rebyte fix"))
+    assert result.returncode == 1
+    body = github.comments(1)[0]["body"]
+    assert "Could not reach Rebyte" in body and "ConnectError" in body
+    assert "may have started" not in body
 
 
 def test_when_github_fails_after_creation_the_url_still_reaches_log_outputs_and_summary(
@@ -690,3 +704,18 @@ def test_a_push_of_a_tag_falls_back_to_the_default_branch(action: Action, emulat
     result = action.run("push", event, prompt="Write release notes", raw_env={"GITHUB_REF": "refs/tags/v1.0"})
     assert result.returncode == 0, result.log
     assert only_task(emulator).branch_name == "master"
+
+
+def test_a_long_thread_is_read_page_by_page_to_find_its_task(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    first = action.run("issue_comment", comment_event("/rebyte fix the typo"))
+    for n in range(150):
+        github.add_comment(1, f"chatter {n}", login="someone", user_type="User", association="CONTRIBUTOR")
+    later = comment_event("/rebyte and the other one")
+    later["comment"]["id"] = 8
+    second = action.run("issue_comment", later)
+    assert second.returncode == 0, second.log
+    assert second.outputs["task-id"] == first.outputs["task-id"]
+    pages = [r.query.get("page", ["1"])[0] for r in github.requests() if str(r) == LIST_COMMENTS_1]
+    assert pages == ["1", "1", "2"]  # the first run's one page, then two

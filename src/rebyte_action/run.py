@@ -16,10 +16,14 @@ from .github import GitHub, GitHubError, ThreadMarker
 from .prompt import build_prompt
 from .rebyte import (
     MAX_PROMPT_CHARS,
+    APIError,
+    LimitExceededError,
     NotFoundError,
     RebyteClient,
     RebyteError,
+    ServerError,
     TransportError,
+    UnauthorizedError,
     UnexpectedResponse,
 )
 from .report import (
@@ -303,16 +307,16 @@ class Run:
             try:
                 facts = self._continue(rebyte, plan, continue_from) if continue_from else None
                 facts = facts or self._create(rebyte, plan)
-            except (TransportError, UnexpectedResponse) as error:
-                if isinstance(error, UnexpectedResponse) or error.maybe_delivered:
-                    return self._fail(
-                        "Rebyte did not answer",
-                        "The request reached Rebyte but no answer came back, so the task may have started. "
-                        "It was not sent again, so that nothing is paid for twice: look for it at "
-                        f"https://app.rebyte.ai before asking again. ({error})",
-                    )
-                return self._fail("Could not reach Rebyte", str(error))
             except RebyteError as error:
+                if _may_have_taken_effect(error):
+                    return self._fail(
+                        "Rebyte did not answer clearly",
+                        "The request reached Rebyte, but the answer was lost or broken, so the task may have "
+                        "started. It was not sent again, so that nothing is paid for twice: look for it at "
+                        f"https://app.rebyte.ai before asking again. ({_describe_rebyte_error(error)})",
+                    )
+                if isinstance(error, TransportError):
+                    return self._fail("Could not reach Rebyte", str(error))
                 return self._fail("Rebyte could not start the task", _describe_rebyte_error(error))
             self.outcome.facts = facts
             self.outcome.status = "running"
@@ -480,8 +484,14 @@ def _branch_of(ref: object) -> str | None:
     return None
 
 
+def _may_have_taken_effect(error: RebyteError) -> bool:
+    """Whether a failed create or follow-up may still have started work (so must not be resent)."""
+    if isinstance(error, TransportError):
+        return error.maybe_delivered
+    return isinstance(error, UnexpectedResponse | ServerError)
+
+
 def _describe_rebyte_error(error: RebyteError) -> str:
-    from .rebyte import APIError, LimitExceededError, UnauthorizedError
 
     if isinstance(error, UnauthorizedError):
         return (
