@@ -40,6 +40,7 @@ class Subject:
     is_pull_request: bool
     author: str
     head_ref: str | None = None  # known from pull_request payloads; a PR comment needs a fetch
+    head_sha: str | None = None
     head_repo: str | None = None
     base_repo: str | None = None
 
@@ -182,6 +183,7 @@ def _subject(payload: dict[str, Any]) -> Subject | None:
             is_pull_request=True,
             author=(pull.get("user") or {}).get("login", ""),
             head_ref=head.get("ref"),
+            head_sha=head.get("sha"),
             head_repo=(head.get("repo") or {}).get("full_name"),
             base_repo=(base.get("repo") or {}).get("full_name"),
         )

@@ -31,6 +31,7 @@ class GitHubError(Exception):
 @dataclass(frozen=True)
 class PullInfo:
     head_ref: str
+    head_sha: str
     head_repo: str | None  # None when the fork was deleted
     base_repo: str | None
 
@@ -109,6 +110,7 @@ class GitHub:
             head, base = pull.head, pull.base
             return PullInfo(
                 head_ref=head.ref,
+                head_sha=head.sha,
                 head_repo=head.repo.full_name if head.repo is not None else None,
                 base_repo=base.repo.full_name if base.repo is not None else None,
             )
@@ -137,6 +139,38 @@ class GitHub:
         with self._call(f"comment on #{issue}"):
             posted = self._repo.get_issue(issue).create_comment(body)
             return PostedComment(id=posted.id, url=posted.html_url)
+
+    def edit_comment(self, issue: int, comment_id: int, body: str) -> None:
+        """PATCH /repos/{repo}/issues/comments/{comment_id}."""
+        with self._call("update the status comment"):
+            self._repo.get_issue(issue).get_comment(comment_id).edit(body)
+
+    def create_check_run(
+        self, name: str, head_sha: str, *, details_url: str, external_id: str, title: str, summary: str
+    ) -> int:
+        """POST /repos/{repo}/check-runs, in progress: its id."""
+        with self._call("create the check run"):
+            run = self._repo.create_check_run(
+                name,
+                head_sha,
+                details_url=details_url,
+                external_id=external_id,
+                status="in_progress",
+                output={"title": title, "summary": summary},
+            )
+            return run.id
+
+    def update_check_run(self, check_run_id: int, *, title: str, summary: str) -> None:
+        """PATCH /repos/{repo}/check-runs/{id}: new text, still in progress."""
+        with self._call("update the check run"):
+            self._repo.get_check_run(check_run_id).edit(output={"title": title, "summary": summary})
+
+    def complete_check_run(self, check_run_id: int, *, conclusion: str, title: str, summary: str) -> None:
+        """PATCH /repos/{repo}/check-runs/{id}: completed, with a conclusion."""
+        with self._call("complete the check run"):
+            self._repo.get_check_run(check_run_id).edit(
+                status="completed", conclusion=conclusion, output={"title": title, "summary": summary}
+            )
 
     @contextmanager
     def _call(self, action: str) -> Iterator[None]:

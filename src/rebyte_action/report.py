@@ -81,7 +81,14 @@ class TaskFacts:
     continued: bool = False
 
 
-def _facts_table(facts: TaskFacts) -> str:
+STATUS_ICONS = {"running": "⏳", "completed": "✅", "failed": "❌", "canceled": "🚫"}
+
+
+def status_text(status: str) -> str:
+    return f"{STATUS_ICONS.get(status, '⚠️')} {status}"
+
+
+def _facts_table(facts: TaskFacts, status: str | None = None) -> str:
     agent = facts.executor or "opencode (service default)"
     model = facts.model or "service default"
     rows = [
@@ -95,6 +102,8 @@ def _facts_table(facts: TaskFacts) -> str:
             else "this workflow",
         ),
     ]
+    if status is not None:
+        rows.insert(0, ("Status", status_text(status)))
     if facts.share_url:
         rows.append(("Public link", facts.share_url))
     if facts.run_url:
@@ -103,13 +112,21 @@ def _facts_table(facts: TaskFacts) -> str:
     return "\n".join(lines)
 
 
-def started_comment(facts: TaskFacts, request_key: str) -> str:
+def started_comment(facts: TaskFacts, request_key: str, *, status: str | None = None) -> str:
+    """The answer; with ``status`` (when the run follows the task) a status row kept up to date."""
     if facts.continued:
         head = f"💬 **Sent to this thread's Rebyte task**: [watch it live]({facts.url})"
     else:
         head = f"🚀 **Rebyte task started**: [watch it live]({facts.url})"
     marker = Marker("task", facts.task_id, facts.workspace_id, request_key, facts.url)
-    return f"{head}\n\n{_facts_table(facts)}\n\n{marker.render()}"
+    return f"{head}\n\n{_facts_table(facts, status)}\n\n{marker.render()}"
+
+
+def check_run_text(facts: TaskFacts, status: str) -> tuple[str, str]:
+    """The check run's title and summary."""
+    title = f"Rebyte task {status}"[:200]
+    summary = f"[Watch the task live]({facts.url})\n\n{_facts_table(facts, status)}"
+    return title, summary
 
 
 def failure_comment(what: str, detail: str, run_url: str | None, task_url: str | None = None) -> str:

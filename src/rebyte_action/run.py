@@ -7,6 +7,7 @@ to the outputs and the step summary: a task that was created is always reported.
 from __future__ import annotations
 
 import json
+import signal
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,6 +37,7 @@ from .report import (
     usage_comment,
 )
 from .settings import Settings
+from .track import Cancelled, Tracked, Tracker
 from .workflow import Workflow
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -59,6 +61,7 @@ class Target:
     """Where a pull request's code lives (empty for an issue or an event without one)."""
 
     head_ref: str | None = None
+    head_sha: str | None = None
     head_repo: str | None = None
     from_fork: bool = False
 
@@ -102,6 +105,12 @@ class Run:
             return self._flow()
         except GitHubError as error:
             return self._fail("GitHub call failed", str(error), comment=False)
+        except Cancelled:
+            return self._fail(
+                "The workflow run was cancelled",
+                "The action stopped; a task it started goes on.",
+                comment=False,
+            )
         except Exception as error:  # a bug: still say so plainly, and report any task created
             return self._fail(
                 "The action failed unexpectedly", self._scrub(f"{type(error).__name__}: {error}")
@@ -168,7 +177,7 @@ class Run:
             or trigger.default_branch
         )
         github_url = target.head_repo if (target.from_fork and target.head_repo) else self.repository
-        return self._act(command, branch, github_url, continue_from)
+        return self._act(command, target, branch, github_url, continue_from)
 
     @property
     def repository(self) -> str:
@@ -193,11 +202,11 @@ class Run:
         subject = self.trigger.subject if self.trigger else None
         if subject is None or not subject.is_pull_request:
             return Target()
-        head_ref, head_repo = subject.head_ref, subject.head_repo
+        head_ref, head_sha, head_repo = subject.head_ref, subject.head_sha, subject.head_repo
         if head_ref is None:
             pull = github.pull(subject.number)
-            head_ref, head_repo = pull.head_ref, pull.head_repo
-        return Target(head_ref=head_ref, head_repo=head_repo, from_fork=head_repo != self.repository)
+            head_ref, head_sha, head_repo = pull.head_ref, pull.head_sha, pull.head_repo
+        return Target(head_ref, head_sha, head_repo, from_fork=head_repo != self.repository)
 
     # -- steps -----------------------------------------------------------------------
 
@@ -290,7 +299,14 @@ class Run:
         self._skip(f"usage error: {problem}")
         return None
 
-    def _act(self, command: Command, branch: str, github_url: str, continue_from: ThreadMarker | None) -> int:
+    def _act(
+        self,
+        command: Command,
+        target: Target,
+        branch: str,
+        github_url: str,
+        continue_from: ThreadMarker | None,
+    ) -> int:
         settings, trigger = self.settings, self.trigger
         assert trigger is not None
         plan = Plan(
@@ -308,28 +324,75 @@ class Run:
                 facts = self._continue(rebyte, plan, continue_from) if continue_from else None
                 facts = facts or self._create(rebyte, plan)
             except RebyteError as error:
-                if _may_have_taken_effect(error):
-                    return self._fail(
-                        "Rebyte did not answer clearly",
-                        "The request reached Rebyte, but the answer was lost or broken, so the task may have "
-                        "started. It was not sent again, so that nothing is paid for twice: look for it at "
-                        f"https://app.rebyte.ai before asking again. ({_describe_rebyte_error(error)})",
-                    )
-                if isinstance(error, TransportError):
-                    return self._fail("Could not reach Rebyte", str(error))
-                return self._fail("Rebyte could not start the task", _describe_rebyte_error(error))
+                return self._rebyte_failed(error)
             self.outcome.facts = facts
             self.outcome.status = "running"
+            self.outcome.headline = "task continued" if facts.continued else "task started"
             self.workflow.log(
                 f"Rebyte task {facts.task_id} {'continued' if facts.continued else 'started'}: {facts.url}"
             )
             if plan.visibility:
                 self.outcome.facts = facts = self._set_visibility(rebyte, facts, plan.visibility)
-        self.outcome.headline = "task continued" if facts.continued else "task started"
-        if trigger.subject is not None and self.github is not None:
-            posted = self.github.comment(trigger.subject.number, started_comment(facts, trigger.request_key))
-            self.outcome.comment_id = str(posted.id)
-        return EXIT_OK
+            following = settings.wait or settings.check_run
+            comment_id = None
+            if trigger.subject is not None and self.github is not None:
+                body = started_comment(facts, trigger.request_key, status="running" if following else None)
+                comment_id = self.github.comment(trigger.subject.number, body).id
+                self.outcome.comment_id = str(comment_id)
+            if not following:
+                return EXIT_OK
+            tracker = Tracker(
+                self.github,
+                rebyte,
+                self.workflow,
+                facts=facts,
+                request_key=trigger.request_key,
+                issue=trigger.subject.number if trigger.subject else None,
+                comment_id=comment_id,
+                head_sha=target.head_sha or settings.sha or None,
+                check_run=settings.check_run,
+                timeout_minutes=settings.timeout_minutes,
+                poll_seconds=settings.poll_seconds,
+            )
+            try:
+                tracker.start()
+                ended = tracker.follow(on_status=self._status_seen)
+            except Cancelled:  # whenever it comes, close what was opened
+                tracker.finish(Tracked(status=tracker.shown or "running", cancelled=True))
+                raise
+        self.outcome.status = ended.status
+        if ended.succeeded:
+            self.outcome.headline = "task completed"
+            return EXIT_OK
+        self.outcome.failed = True
+        if ended.timed_out:
+            self.outcome.headline = f"task still {ended.status} after {settings.timeout_minutes:g} minutes"
+            self.workflow.error(
+                f"Stopped following the task: {self.outcome.headline}. It goes on at {facts.url}"
+            )
+        elif ended.error:
+            self.outcome.headline = "lost track of the task"
+            self.workflow.error(f"Lost track of the task at {facts.url}: {ended.error}")
+        else:
+            self.outcome.headline = f"task {ended.status}"
+            self.workflow.error(f"The Rebyte task ended {ended.status}: {facts.url}")
+        self._react("confused")
+        return EXIT_FAILED
+
+    def _status_seen(self, status: str) -> None:
+        self.outcome.status = status
+
+    def _rebyte_failed(self, error: RebyteError) -> int:
+        if _may_have_taken_effect(error):
+            return self._fail(
+                "Rebyte did not answer clearly",
+                "The request reached Rebyte, but the answer was lost or broken, so the task may have "
+                "started. It was not sent again, so that nothing is paid for twice: look for it at "
+                f"https://app.rebyte.ai before asking again. ({_describe_rebyte_error(error)})",
+            )
+        if isinstance(error, TransportError):
+            return self._fail("Could not reach Rebyte", str(error))
+        return self._fail("Rebyte could not start the task", _describe_rebyte_error(error))
 
     def _facts(self, plan: Plan, task_id: str, url: str, workspace_id: str, *, continued: bool) -> TaskFacts:
         trigger = self.trigger
@@ -519,4 +582,9 @@ def main() -> int:
     for secret in (settings.rebyte_api_key, settings.github_token):
         if secret is not None and secret.get_secret_value():
             workflow.mask(secret.get_secret_value())
+    signal.signal(signal.SIGTERM, _cancel)  # PID 1 in a container ignores SIGTERM without a handler
     return Run(settings, workflow).execute()
+
+
+def _cancel(signum: int, frame: object) -> None:
+    raise Cancelled

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     allowed_bots: CommaList = Field(default_factory=list, validation_alias=_input("allowed-bots"))
     allow_forks: bool = Field(False, validation_alias=_input("allow-forks"))
     visibility: str | None = Field(None, validation_alias=_input("visibility"))
+    wait: bool = Field(False, validation_alias=_input("wait"))
+    timeout_minutes: float = Field(30.0, gt=0, validation_alias=_input("timeout-minutes"))
+    check_run: bool = Field(False, validation_alias=_input("check-run"))
+    # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
+    poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
 
     # -- the runner's variables ------------------------------------------------------
     event_name: str = Field("", validation_alias="GITHUB_EVENT_NAME")

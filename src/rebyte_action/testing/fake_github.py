@@ -62,6 +62,7 @@ class FakeGitHubState:
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     reactions: list[dict[str, Any]] = field(default_factory=list)
+    check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[GitHubRequest] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
     actor: dict[str, Any] = field(
@@ -160,6 +161,10 @@ class FakeGitHub(BackgroundServer):
         with self.lock:
             return list(self.state.comments.get(issue, []))
 
+    def check_runs(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(run) for run in self.state.check_runs.values()]
+
     def reactions(self) -> list[dict[str, Any]]:
         with self.lock:
             return list(self.state.reactions)
@@ -244,6 +249,26 @@ class FakeGitHub(BackgroundServer):
                 return 201, self._store_comment(issue, body, self.state.actor, "NONE"), {}
             if method == "GET":
                 return self._page(self.state.comments.get(issue, []), request, f"{self.url}{prefix}{route}")
+        if method == "POST" and rest == "/check-runs":
+            body = request.body or {}
+            if not body.get("name") or not body.get("head_sha"):
+                return 422, {"message": "Invalid request. name and head_sha are required"}, {}
+            run_id = next(self._ids)
+            check_run = {
+                **body,
+                "id": run_id,
+                "status": body.get("status", "queued"),
+                "url": f"{self.url}{prefix}{repo}/check-runs/{run_id}",
+                "html_url": f"https://github.com/{self.repository}/runs/{run_id}",
+            }
+            self.state.check_runs[run_id] = check_run
+            return 201, check_run, {}
+        if method == "PATCH" and (match := re.fullmatch(r"/check-runs/(\d+)", rest)):
+            existing = self.state.check_runs.get(int(match.group(1)))
+            if existing is None:
+                return 404, {"message": "Not Found"}, {}
+            existing.update(request.body or {})
+            return 200, existing, {}
         if method == "PATCH" and (match := re.fullmatch(r"/issues/comments/(\d+)", rest)):
             comment_id = int(match.group(1))
             for comments in self.state.comments.values():
