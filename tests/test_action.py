@@ -30,6 +30,11 @@ LIST_COMMENTS_1 = f"GET {R}/issues/1/comments"
 POST_COMMENT_1 = f"POST {R}/issues/1/comments"
 
 
+def edit_answer(github: FakeGitHub, issue: int = 1, prefix: str = "") -> str:
+    """The PATCH that turns the pending answer into the real one."""
+    return f"PATCH {prefix}{R}/issues/comments/{github.comments(issue)[-1]['id']}"
+
+
 def only_task(emulator: Emulator):
     tasks = list(emulator.state.tasks.values())
     assert len(tasks) == 1, f"expected one task, found {len(tasks)}"
@@ -56,7 +61,14 @@ def test_a_comment_on_an_issue_starts_a_task_on_the_default_branch_and_answers_w
         "issue_comment", comment_event("Thanks!\n/rebyte --executor claude --skill pdf fix the typo")
     )
     assert result.returncode == 0, result.log
-    assert github.calls() == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1, POST_COMMENT_1]
+    assert github.calls() == [
+        PERMISSION,
+        REACT_ON_COMMENT,
+        LIST_COMMENTS_1,
+        POST_COMMENT_1,
+        edit_answer(github),
+    ]
+    assert "Starting a Rebyte task** for @Codertocat" in github.requests()[3].body["body"]
     task = only_task(emulator)
     assert (task.github_url, task.branch_name, task.executor, task.skills) == (
         REPO,
@@ -98,6 +110,7 @@ def test_a_comment_on_a_pull_request_works_on_its_head_branch(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        edit_answer(github),
     ]
     assert only_task(emulator).branch_name == "fix/typo"
     assert "Pull request #1" in only_task(emulator).prompts[0].text
@@ -113,6 +126,7 @@ def test_a_review_comment_starts_a_task_with_the_file_lines_and_hunk(
         f"POST {R}/pulls/comments/284312630/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
+        edit_answer(github, 2),
     ]
     task = only_task(emulator)
     assert task.branch_name == "changes"
@@ -127,7 +141,13 @@ def test_the_label_on_an_issue_starts_a_task_about_the_issue(
     event["label"]["name"] = "rebyte"
     result = action.run("issues", event)
     assert result.returncode == 0, result.log
-    assert github.calls() == [PERMISSION, f"POST {R}/issues/1/reactions", LIST_COMMENTS_1, POST_COMMENT_1]
+    assert github.calls() == [
+        PERMISSION,
+        f"POST {R}/issues/1/reactions",
+        LIST_COMMENTS_1,
+        POST_COMMENT_1,
+        edit_answer(github),
+    ]
     prompt = only_task(emulator).prompts[0].text
     assert prompt.startswith("Work on issue #1: Spelling error in the README file")
     assert "who added the label `rebyte`" in prompt
@@ -146,6 +166,7 @@ def test_the_label_on_a_pull_request_starts_a_task_on_its_branch(
         f"POST {R}/issues/2/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
+        edit_answer(github, 2),
     ]
     assert only_task(emulator).branch_name == "changes"
 
@@ -191,6 +212,7 @@ def test_a_direct_prompt_on_a_pull_request_event_answers_on_the_pull_request(
         f"POST {R}/issues/2/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
+        edit_answer(github, 2),
     ]
     task = only_task(emulator)
     assert (task.executor, task.model, task.branch_name) == ("codex", "pro", "changes")
@@ -245,7 +267,7 @@ def test_an_allowed_bot_may_start_a_task_without_a_permission_check(
     event = comment_event("/rebyte bump deps", sender="renovate[bot]", sender_type="Bot")
     result = action.run("issue_comment", event, allowed_bots="dependabot, renovate")
     assert result.returncode == 0, result.log
-    assert github.calls() == [REACT_ON_COMMENT, LIST_COMMENTS_1, POST_COMMENT_1]
+    assert github.calls() == [REACT_ON_COMMENT, LIST_COMMENTS_1, POST_COMMENT_1, edit_answer(github)]
     assert len(emulator.state.tasks) == 1
 
 
@@ -425,7 +447,7 @@ def test_a_re_run_for_the_same_comment_starts_no_second_task(
     assert second.outputs["task-url"] == first.outputs["task-url"]
     assert second.outputs["comment-id"] == first.outputs["comment-id"]
     assert len(github.comments(1)) == 1
-    assert github.calls()[4:] == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1]
+    assert github.calls()[5:] == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1]
     assert "already started" in second.summary
 
 
@@ -497,7 +519,14 @@ def test_a_bad_rebyte_key_fails_loudly_on_the_issue_without_leaking_it(
     emulator.config.key_prefix = "rbk_other_"
     result = action.run("issue_comment", comment_event("/rebyte fix"))
     assert result.returncode == 1
-    assert github.calls() == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1, POST_COMMENT_1, REACT_ON_COMMENT]
+    assert github.calls() == [
+        PERMISSION,
+        REACT_ON_COMMENT,
+        LIST_COMMENTS_1,
+        POST_COMMENT_1,
+        edit_answer(github),
+        REACT_ON_COMMENT,
+    ]
     assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
     body = github.comments(1)[0]["body"]
     assert "Rebyte could not start the task" in body and "`unauthorized`" in body
@@ -563,7 +592,7 @@ def test_rebyte_refusing_connections_is_a_visible_failure(
 def test_when_github_fails_after_creation_the_url_still_reaches_log_outputs_and_summary(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
-    github.fail("POST", f"{R}/issues/1/comments", 500, times=-1)
+    github.fail("PATCH", f"{R}/issues/comments/", 500, times=-1)
     result = action.run("issue_comment", comment_event("/rebyte fix"))
     assert result.returncode == 1
     task = only_task(emulator)
@@ -573,6 +602,48 @@ def test_when_github_fails_after_creation_the_url_still_reaches_log_outputs_and_
     assert url in result.summary
     assert "::error" in result.stdout
     assert_no_secrets(result, github)
+
+
+def test_a_re_run_after_github_lost_the_answer_starts_no_second_task(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    github.fail("PATCH", f"{R}/issues/comments/", 500, times=1)
+    event = comment_event("/rebyte fix")
+    assert action.run("issue_comment", event).returncode == 1
+    second = action.run("issue_comment", event)
+    assert second.returncode == 1
+    assert len(emulator.requests("POST", "/v1/tasks")) == 1
+    (answer,) = github.comments(1)
+    assert "Not started again" in answer["body"] and "may have started" in answer["body"]
+    third = action.run("issue_comment", event)  # and it stays that way
+    assert third.returncode == 1
+    assert len(emulator.requests("POST", "/v1/tasks")) == 1
+
+
+def test_when_github_cannot_take_a_comment_no_task_is_started(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    github.fail(
+        "POST", f"{R}/issues/1/comments", 403, times=-1, message="Resource not accessible by integration"
+    )
+    result = action.run("issue_comment", comment_event("/rebyte fix"))
+    assert result.returncode == 1
+    assert emulator.requests() == []
+    assert "Resource not accessible by integration" in result.stdout
+
+
+def test_a_re_run_after_a_failure_tries_again_in_the_same_comment(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    emulator.add_fault(kind="status", status=400, match="POST /v1/tasks")
+    event = comment_event("/rebyte fix")
+    assert action.run("issue_comment", event).returncode == 1
+    assert "Rebyte could not start the task" in github.comments(1)[0]["body"]
+    second = action.run("issue_comment", event)
+    assert second.returncode == 0, second.log
+    (answer,) = github.comments(1)
+    assert "Rebyte task started" in answer["body"]
+    assert second.outputs["comment-id"] == str(answer["id"])
 
 
 def test_a_failing_reaction_does_not_stop_the_task(
@@ -614,6 +685,7 @@ def test_github_enterprise_server_api_urls_are_used_as_given(
         f"POST /api/v3{R}/issues/comments/492700400/reactions",
         f"GET /api/v3{R}/issues/1/comments",
         f"POST /api/v3{R}/issues/1/comments",
+        edit_answer(github, prefix="/api/v3"),
     ]
     assert all(r.authorization == f"token {GITHUB_TOKEN}" for r in github.requests())
 

@@ -33,10 +33,11 @@ def test_wait_follows_the_task_and_marks_the_comment_completed(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
-        patch_comment(github),
+        patch_comment(github),  # pending -> started, running
+        patch_comment(github),  # running -> completed
     ]
-    posted = github.requests()[3].body["body"]
-    assert "| Status | ⏳ running |" in posted
+    started = github.requests()[4].body["body"]
+    assert "| Status | ⏳ running |" in started
     (comment,) = github.comments(1)
     assert "| Status | ✅ completed |" in comment["body"]
     assert '"task":"' in comment["body"]  # the marker survives the edit
@@ -91,6 +92,7 @@ def test_a_check_run_on_the_pull_requests_head_follows_the_task(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        patch_comment(github),
         f"POST {R}/check-runs",
         patch_comment(github),
         f"PATCH {R}/check-runs/{github.check_runs()[0]['id']}",

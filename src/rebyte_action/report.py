@@ -20,7 +20,9 @@ TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
 @dataclass(frozen=True)
 class Marker:
-    kind: str  # "task" on an answer; "reply" on help, refusals and errors
+    # "pending" while a task is being started, "task" once it is, "failed" when starting
+    # failed; "reply" on help and refusals.
+    kind: str
     task_id: str | None = None
     workspace_id: str | None = None
     request: str | None = None
@@ -129,13 +131,28 @@ def check_run_text(facts: TaskFacts, status: str) -> tuple[str, str]:
     return title, summary
 
 
-def failure_comment(what: str, detail: str, run_url: str | None, task_url: str | None = None) -> str:
+def pending_comment(requested_by: str, request_key: str, *, continuing: bool) -> str:
+    """The answer's first form, posted before the (slow) start, so a re-run can tell it began."""
+    what = "Sending this to the thread's Rebyte task" if continuing else "Starting a Rebyte task"
+    who = f" for @{requested_by}" if requested_by else ""
+    return f"⏳ **{what}**{who}…\n\n{Marker('pending', request=request_key).render()}"
+
+
+def failure_comment(
+    what: str,
+    detail: str,
+    run_url: str | None,
+    task_url: str | None = None,
+    request_key: str | None = None,
+    *,
+    kind: str = "failed",
+) -> str:
     lines = [f"😕 **{what}**", "", detail]
     if task_url:
         lines += ["", f"The task itself was created: [watch it live]({task_url})"]
     if run_url:
         lines += ["", f"Details are in the [workflow run]({run_url})."]
-    return "\n".join(lines) + "\n\n" + Marker("reply").render()
+    return "\n".join(lines) + "\n\n" + Marker(kind, request=request_key).render()
 
 
 def reply_comment(text: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,6 +32,7 @@ from .report import (
     TaskFacts,
     failure_comment,
     fork_comment,
+    pending_comment,
     permission_comment,
     started_comment,
     summary,
@@ -97,6 +99,7 @@ class Run:
         self.outcome = Outcome()
         self.github: GitHub | None = None
         self.trigger: Trigger | None = None
+        self.answer_id: int | None = None  # the one comment that answers this request
 
     # -- the flow --------------------------------------------------------------------
 
@@ -163,9 +166,13 @@ class Run:
         if command is None:
             return EXIT_OK
         markers = github.thread_markers(trigger.subject.number) if trigger.subject is not None else []
-        for found in markers:
-            if found.marker.kind == "task" and found.marker.request == trigger.request_key:
-                return self._already_done(found)
+        earlier = _latest(m for m in markers if m.marker.request == trigger.request_key)
+        if earlier is not None:  # a re-run of this request
+            if earlier.marker.kind == "task" and earlier.marker.task_id:
+                return self._already_done(earlier)
+            if earlier.marker.kind == "pending":
+                return self._outcome_unknown(earlier)
+            self.answer_id = earlier.comment_id  # it failed before: try again in the same comment
         fresh = command.new or command.executor or command.model or command.branch
         continue_from = None if fresh else _latest_task(markers)
         branch = (
@@ -319,6 +326,11 @@ class Run:
             visibility="public" if command.public else settings.visibility,
         )
         key = settings.rebyte_api_key.get_secret_value() if settings.rebyte_api_key else ""
+        # The answer exists before the task does: a re-run that finds it still pending knows
+        # a task may have started, and starts no second one.
+        self._answer(
+            pending_comment(trigger.actor.login, trigger.request_key, continuing=bool(continue_from))
+        )
         with RebyteClient(key, base_url=settings.rebyte_base_url) as rebyte:
             try:
                 facts = self._continue(rebyte, plan, continue_from) if continue_from else None
@@ -334,11 +346,7 @@ class Run:
             if plan.visibility:
                 self.outcome.facts = facts = self._set_visibility(rebyte, facts, plan.visibility)
             following = settings.wait or settings.check_run
-            comment_id = None
-            if trigger.subject is not None and self.github is not None:
-                body = started_comment(facts, trigger.request_key, status="running" if following else None)
-                comment_id = self.github.comment(trigger.subject.number, body).id
-                self.outcome.comment_id = str(comment_id)
+            self._answer(started_comment(facts, trigger.request_key, status="running" if following else None))
             if not following:
                 return EXIT_OK
             tracker = Tracker(
@@ -348,7 +356,7 @@ class Run:
                 facts=facts,
                 request_key=trigger.request_key,
                 issue=trigger.subject.number if trigger.subject else None,
-                comment_id=comment_id,
+                comment_id=self.answer_id,
                 head_sha=target.head_sha or settings.sha or None,
                 check_run=settings.check_run,
                 timeout_minutes=settings.timeout_minutes,
@@ -471,7 +479,30 @@ class Run:
         self.outcome.headline = "already started by an earlier attempt of this run; nothing new started"
         return EXIT_OK
 
+    def _outcome_unknown(self, found: ThreadMarker) -> int:
+        """An earlier attempt stopped between announcing and answering: a task may exist."""
+        self.answer_id = found.comment_id
+        self.outcome.comment_id = str(found.comment_id)
+        return self._fail(
+            "Not started again",
+            "An earlier attempt of this workflow run stopped while it was starting the task, so a task "
+            "may have started. No second one is started, so that nothing is paid for twice: look for "
+            "it at https://app.rebyte.ai, and ask again in a new comment if there is none.",
+            kind="pending",  # later attempts must not start one either
+        )
+
     # -- answers ---------------------------------------------------------------------
+
+    def _answer(self, body: str) -> None:
+        """Post the answer comment, or edit it once it exists. GitHub's errors propagate."""
+        trigger, github = self.trigger, self.github
+        if trigger is None or github is None or trigger.subject is None:
+            return
+        if self.answer_id is None:
+            self.answer_id = github.comment(trigger.subject.number, body).id
+        else:
+            github.edit_comment(trigger.subject.number, self.answer_id, body)
+        self.outcome.comment_id = str(self.answer_id)
 
     def _react(self, content: str) -> None:
         trigger, github = self.trigger, self.github
@@ -505,14 +536,21 @@ class Run:
         self.outcome.detail = self.outcome.detail or reason
         return EXIT_OK
 
-    def _fail(self, what: str, detail: str, *, comment: bool = True) -> int:
+    def _fail(self, what: str, detail: str, *, comment: bool = True, kind: str = "failed") -> int:
         self.outcome.failed = True
         self.outcome.headline = what.lower()
         self.outcome.detail = detail
         self.workflow.error(f"{what}: {detail}")
         if comment:
             facts = self.outcome.facts
-            self._reply(failure_comment(what, detail, self.settings.run_url, facts.url if facts else None))
+            request = self.trigger.request_key if self.trigger else None
+            body = failure_comment(
+                what, detail, self.settings.run_url, facts.url if facts else None, request, kind=kind
+            )
+            try:
+                self._answer(body)
+            except GitHubError as error:
+                self.workflow.warning(f"could not post the failure on GitHub: {error}")
             self._react("confused")
         return EXIT_FAILED
 
@@ -535,9 +573,12 @@ class Run:
             self.github.close()
 
 
+def _latest(markers: Iterable[ThreadMarker]) -> ThreadMarker | None:
+    return max(markers, key=lambda m: m.comment_id, default=None)
+
+
 def _latest_task(markers: list[ThreadMarker]) -> ThreadMarker | None:
-    tasks = [m for m in markers if m.marker.kind == "task" and m.marker.task_id]
-    return max(tasks, key=lambda m: m.comment_id) if tasks else None
+    return _latest(m for m in markers if m.marker.kind == "task" and m.marker.task_id)
 
 
 def _branch_of(ref: object) -> str | None:
