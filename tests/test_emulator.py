@@ -237,3 +237,81 @@ def test_the_seeds_own_python_client_shape_works_unchanged(emulator: Emulator) -
     with urllib.request.urlopen(request, timeout=5) as response:
         task = json.load(response)
     assert task["url"].endswith(task["id"])
+
+
+def test_the_seeds_curl_examples_work_with_only_the_base_url_changed(emulator: Emulator, tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    curl_path = shutil.which("curl")
+    if curl_path is None:
+        pytest.skip("curl is not installed on this machine")
+    base = emulator.url
+
+    def curl(*args: str) -> str:
+        done = subprocess.run(
+            [curl_path, "-s", *args], capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout
+
+    key = ["-H", f"API_KEY: {API_KEY}", "-H", "Content-Type: application/json"]
+    # Create a Task with Files: get a signed URL, upload, create.
+    file_resp = json.loads(curl("-X", "POST", f"{base}/v1/files", *key, "-d", '{"filename": "data.csv"}'))
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    curl(
+        "-X",
+        "PUT",
+        file_resp["uploadUrl"],
+        "-H",
+        "Content-Type: application/octet-stream",
+        "--data-binary",
+        f"@{data}",
+    )
+    body = json.dumps(
+        {
+            "prompt": "Analyze this CSV and summarize findings",
+            "skills": ["data-analysis"],
+            "files": [{"id": file_resp["id"], "filename": file_resp["filename"]}],
+        }
+    )
+    task = json.loads(curl("-X", "POST", f"{base}/v1/tasks", *key, "-d", body))
+    assert task["status"] == "running"
+    # Share, check, follow up, reuse the workspace, delete.
+    shared = json.loads(
+        curl(
+            "-X", "PATCH", f"{base}/v1/tasks/{task['id']}/visibility", *key, "-d", '{"visibility": "public"}'
+        )
+    )
+    assert shared == {"visibility": "public", "shareUrl": f"https://app.rebyte.ai/share/{task['id']}"}
+    assert (
+        json.loads(curl(f"{base}/v1/tasks/{task['id']}", "-H", f"API_KEY: {API_KEY}"))["url"] == task["url"]
+    )
+    follow = json.loads(
+        curl(
+            "-X",
+            "POST",
+            f"{base}/v1/tasks/{task['id']}/prompts",
+            *key,
+            "-d",
+            '{"prompt": "Now fix the issues you found"}',
+        )
+    )
+    assert "promptId" in follow
+    reuse = json.dumps({"prompt": "Now add tests", "workspaceId": task["workspaceId"]})
+    assert (
+        json.loads(curl("-X", "POST", f"{base}/v1/tasks", *key, "-d", reuse))["workspaceId"]
+        == task["workspaceId"]
+    )
+    status = curl(
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "DELETE",
+        f"{base}/v1/tasks/{task['id']}",
+        "-H",
+        f"API_KEY: {API_KEY}",
+    )
+    assert status == "204"
