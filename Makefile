@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')
 
-.PHONY: help install test lint demo emulator clean requirements
+.PHONY: help install test lint demo emulator clean requirements container-test
 
 help:
 	@echo "make demo   - run the action end to end on the local emulator and the fake GitHub"
 	@echo "make test   - run the whole test suite"
 	@echo "make lint   - ruff and mypy --strict"
+	@echo "make container-test - the action from the image's exact dependency set"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +47,19 @@ requirements:
 	  echo "# Regenerate: make requirements"; \
 	  .venv-pin/bin/pip freeze | grep -vi '^rebyte'; } > requirements.txt
 	rm -rf .venv-pin
+
+# The action as its image runs it. With a Docker engine: build the image and run the demo
+# in it. Without one (CI here): the image's steps in a fresh venv, with exactly
+# requirements.txt and the package without its extras, then the demo from that venv.
+IMAGE_VENV := .venv-image
+container-test:
+	@if docker info >/dev/null 2>&1; then \
+		docker build -t rebyte-action:test . && \
+		docker run --rm --entrypoint python rebyte-action:test -m rebyte_action.demo; \
+	else \
+		echo "no Docker engine: checking the image's dependency set in $(IMAGE_VENV)"; \
+		rm -rf $(IMAGE_VENV) && $(PYTHON) -m venv $(IMAGE_VENV) && \
+		$(IMAGE_VENV)/bin/pip install --quiet --no-compile -r requirements.txt && \
+		$(IMAGE_VENV)/bin/pip install --quiet --no-compile --no-deps . && \
+		cd / && $(CURDIR)/$(IMAGE_VENV)/bin/python -m rebyte_action.demo; \
+	fi
