@@ -192,6 +192,18 @@ def test_faults_can_be_injected_and_cleared_at_run_time(emulator: Emulator) -> N
     assert_error(bad, 400, "validation_error")
 
 
+def test_latency_and_error_rate_can_be_changed_at_run_time(emulator: Emulator) -> None:
+    answer = httpx.patch(emulator.url + "/_emulator/config", json={"latency": 0.2, "error_rate": 0})
+    assert answer.status_code == 200
+    assert answer.json()["latency"] == 0.2
+    assert api(emulator, "GET", "/v1/tasks").elapsed.total_seconds() >= 0.2
+    httpx.patch(emulator.url + "/_emulator/config", json={"latency": 0, "error_rate": 1})
+    assert api(emulator, "GET", "/v1/tasks").status_code in (500, 502, 503)
+    bad = httpx.patch(emulator.url + "/_emulator/config", json={"error_rate": 2})
+    assert_error(bad, 400, "validation_error")
+    assert_error(httpx.patch(emulator.url + "/_emulator/config", json={"colour": 1}), 400, "validation_error")
+
+
 def test_a_share_of_requests_can_fail_at_random(emulator: Emulator) -> None:
     emulator.config.error_rate = 0.5
     statuses = [api(emulator, "GET", "/v1/tasks").status_code for _ in range(40)]

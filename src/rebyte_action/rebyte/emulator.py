@@ -193,6 +193,30 @@ class EmulatorState:
     def now(self) -> float:
         return time.time()
 
+    # -- run-time settings -----------------------------------------------------------
+
+    TUNABLE = ("task_seconds", "provision_seconds", "latency", "error_rate")
+
+    def tunables(self) -> dict[str, float]:
+        with self.lock:
+            return {name: getattr(self.config, name) for name in self.TUNABLE}
+
+    def tune(self, changes: Any) -> None:
+        """Change how the emulator behaves from now on (``PATCH /_emulator/config``)."""
+        if not isinstance(changes, dict):
+            raise ValueError("config: expected a JSON object")
+        unknown = set(changes) - set(self.TUNABLE)
+        if unknown:
+            raise ValueError(
+                f"config: unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(self.TUNABLE)}"
+            )
+        for name, value in changes.items():
+            if not isinstance(value, int | float) or value < 0 or (name == "error_rate" and value > 1):
+                raise ValueError(f"config: {name} must be a number of 0 or more (error_rate at most 1)")
+        with self.lock:
+            for name, value in changes.items():
+                setattr(self.config, name, float(value))
+
     # -- faults ----------------------------------------------------------------------
 
     def take_fault(self, method: str, path: str) -> Fault | None:
@@ -627,6 +651,13 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 log = [asdict(r) for r in state.requests]
             self._send_json(200, {"requests": log})
+        elif path == "/_emulator/config" and self.command in ("GET", "PATCH"):
+            if self.command == "PATCH":
+                try:
+                    state.tune(json.loads(raw or b"{}"))
+                except (TypeError, ValueError) as exc:
+                    raise _ApiError(400, str(exc)) from None
+            self._send_json(200, state.tunables())
         elif path == "/_emulator/reset" and self.command == "POST":
             state.reset()
             self._send_json(200, {"ok": True})
