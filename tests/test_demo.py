@@ -15,4 +15,5 @@ def test_the_demo_runs_the_action_and_follows_the_task_to_completion() -> None:
     assert "POST /repos/Codertocat/Hello-World/issues/1/comments" in out
     assert "🚀 **Rebyte task started**: [watch it live](https://app.rebyte.ai/run/" in out
     assert "task-url=https://app.rebyte.ai/run/" in out
-    assert "The task completed. Live URL: https://app.rebyte.ai/run/" in out
+    assert out.count("The task completed. Live URL: https://app.rebyte.ai/run/") == 2
+    assert "uploaded" in result.stderr and "sales-" in result.stderr  # the CLI's file upload

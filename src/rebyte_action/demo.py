@@ -3,7 +3,7 @@
 It starts the Rebyte emulator and the fake GitHub on loopback, feeds the action a real
 ``issue_comment`` event holding a ``/rebyte`` command, runs the action's entry point as
 the container would, prints the comment it posted and its outputs, then follows the task
-to the end with the ``rebyte`` CLI.
+to the end with the ``rebyte`` CLI, and starts one more task with a file from the CLI.
 """
 
 from __future__ import annotations
@@ -100,17 +100,46 @@ def main() -> None:
             print(f"{name}={value}")
 
         task_id = outputs["task-id"]
-        _banner(f"Following the task with the CLI: rebyte wait {task_id}")
         cli_env = {**os.environ, "REBYTE_API_KEY": DEMO_KEY, "REBYTE_BASE_URL": emulator.url}
-        waited = subprocess.run(
-            [sys.executable, "-m", "rebyte_action.cli", "wait", task_id, "--interval", "0.5"],
-            env=cli_env,
-            stdout=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-        task = json.loads(waited.stdout)
+        _banner(f"Following the task with the CLI: rebyte wait {task_id}")
+        task = _cli(cli_env, "wait", task_id, "--interval", "0.5")
         print(f"\nThe task {task['status']}. Live URL: {task['url']}")
+
+        _banner("The same API from the CLI: a task with a file, followed to completion")
+        data = work / "sales.csv"
+        data.write_text("month,revenue\n2026-09,1200\n2026-10,1350\n2026-11,1610\n")
+        print(
+            f"$ rebyte create --prompt 'Summarise the revenue trend in sales.csv' --file {data.name} --wait"
+        )
+        task = _cli(
+            cli_env,
+            "create",
+            "--prompt",
+            "Summarise the revenue trend in sales.csv",
+            "--file",
+            str(data),
+            "--skill",
+            "data-analysis",
+            "--wait",
+            "--interval",
+            "0.5",
+        )
+        print(f"\nThe task {task['status']}. Live URL: {task['url']}")
+
+
+def _cli(env: dict[str, str], *args: str) -> dict[str, str]:
+    """Run the ``rebyte`` CLI; its JSON result (stdout), its messages shown as they come (stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rebyte_action.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"demo failed: rebyte {args[0]} exited {done.returncode}")
+    answer: dict[str, str] = json.loads(done.stdout)
+    return answer
 
 
 if __name__ == "__main__":
