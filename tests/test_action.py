@@ -443,9 +443,12 @@ def test_a_re_run_for_the_same_comment_starts_no_second_task(
     assert second.returncode == 0, second.log
     assert len(emulator.requests("POST", "/v1/tasks")) == 1
     assert len(emulator.requests("POST")) == 1  # nor a follow-up
+    assert [r.method for r in emulator.requests()] == ["POST", "GET"]
     assert second.outputs["task-id"] == first.outputs["task-id"]
     assert second.outputs["task-url"] == first.outputs["task-url"]
     assert second.outputs["comment-id"] == first.outputs["comment-id"]
+    assert second.outputs["status"] in ("running", "completed")  # asked of Rebyte, not assumed
+    assert emulator.requests("GET", f"/v1/tasks/{first.outputs['task-id']}")
     assert len(github.comments(1)) == 1
     assert github.calls()[5:] == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1]
     assert "already started" in second.summary

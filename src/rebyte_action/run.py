@@ -474,10 +474,20 @@ class Run:
             request_url=None,
             run_url=self.settings.run_url,
         )
-        self.outcome.status = "running"
+        self.outcome.status = self._current_status(marker.task_id)
         self.outcome.comment_id = str(found.comment_id)
         self.outcome.headline = "already started by an earlier attempt of this run; nothing new started"
         return EXIT_OK
+
+    def _current_status(self, task_id: str) -> str:
+        """The task's status now, for the outputs; "" when Rebyte cannot say."""
+        key = self.settings.rebyte_api_key.get_secret_value() if self.settings.rebyte_api_key else ""
+        try:
+            with RebyteClient(key, base_url=self.settings.rebyte_base_url) as rebyte:
+                return rebyte.get_task(task_id).status.value
+        except RebyteError as error:
+            self.workflow.warning(f"Could not read the status of task {task_id}: {error}")
+            return ""
 
     def _outcome_unknown(self, found: ThreadMarker) -> int:
         """An earlier attempt stopped between announcing and answering: a task may exist."""
