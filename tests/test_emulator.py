@@ -327,3 +327,15 @@ def test_the_seeds_curl_examples_work_with_only_the_base_url_changed(emulator: E
         f"API_KEY: {API_KEY}",
     )
     assert status == "204"
+
+
+def test_a_malformed_content_length_is_a_validation_error_not_a_crash(emulator: Emulator) -> None:
+    import socket
+
+    host, port = emulator.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        head = f"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nAPI_KEY: {API_KEY}\r\nContent-Length: lots\r\n\r\n"
+        conn.sendall(head.encode())
+        answer = conn.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 400")
+    assert '"validation_error"' in answer

@@ -531,8 +531,11 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query)
         self._recorded = False
-        raw = self._read_body()
+        body = self._read_body()
         try:
+            if body is None:
+                raise _ApiError(400, "Content-Length is not a whole number")
+            raw = body
             if path.startswith("/_emulator/"):
                 self._control(path, raw)
                 return
@@ -570,8 +573,15 @@ class _Handler(BaseHTTPRequestHandler):
                 RecordedRequest(self.command, path, status, "API_KEY" in self.headers)
             )
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes | None:
+        """The request body; None when Content-Length is malformed (the connection is then spent)."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            return None
         return self.rfile.read(length) if length > 0 else b""
 
     def _json_body(self, raw: bytes) -> dict[str, Any]:
