@@ -198,3 +198,18 @@ def test_a_cancelled_run_closes_the_check_run_and_stops_promptly(
     (run,) = github.check_runs()
     assert run["conclusion"] == "cancelled"
     assert "no longer followed here" in github.comments(1)[0]["body"]
+
+
+def test_a_re_run_of_a_waiting_run_follows_the_task_it_already_started(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    event = comment_event("/rebyte fix")
+    first = action.run("issue_comment", event, raw_env=FAST)  # as if its wait had died
+    second = action.run("issue_comment", event, wait="true", raw_env=FAST)
+    assert second.returncode == 0, second.log
+    assert len(emulator.requests("POST", "/v1/tasks")) == 1
+    assert second.outputs["task-id"] == first.outputs["task-id"]
+    assert second.outputs["status"] == "completed"
+    (answer,) = github.comments(1)
+    assert "| Status | ✅ completed |" in answer["body"]
+    assert "`Codertocat/Hello-World` on branch `master`" in answer["body"]

@@ -165,16 +165,6 @@ class Run:
         command = self._command()
         if command is None:
             return EXIT_OK
-        markers = github.thread_markers(trigger.subject.number) if trigger.subject is not None else []
-        earlier = _latest(m for m in markers if m.marker.request == trigger.request_key)
-        if earlier is not None:  # a re-run of this request
-            if earlier.marker.kind == "task" and earlier.marker.task_id:
-                return self._already_done(earlier)
-            if earlier.marker.kind == "pending":
-                return self._outcome_unknown(earlier)
-            self.answer_id = earlier.comment_id  # it failed before: try again in the same comment
-        fresh = command.new or command.executor or command.model or command.branch
-        continue_from = None if fresh else _latest_task(markers)
         branch = (
             command.branch
             or settings.branch
@@ -184,7 +174,18 @@ class Run:
             or trigger.default_branch
         )
         github_url = target.head_repo if (target.from_fork and target.head_repo) else self.repository
-        return self._act(command, target, branch, github_url, continue_from)
+        plan = self._plan(command, branch, github_url)
+        markers = github.thread_markers(trigger.subject.number) if trigger.subject is not None else []
+        earlier = _latest(m for m in markers if m.marker.request == trigger.request_key)
+        if earlier is not None:  # a re-run of this request
+            if earlier.marker.kind == "task" and earlier.marker.task_id:
+                return self._already_done(earlier, plan, target)
+            if earlier.marker.kind == "pending":
+                return self._outcome_unknown(earlier)
+            self.answer_id = earlier.comment_id  # it failed before: try again in the same comment
+        fresh = command.new or command.executor or command.model or command.branch
+        continue_from = None if fresh else _latest_task(markers)
+        return self._act(plan, target, continue_from)
 
     @property
     def repository(self) -> str:
@@ -306,17 +307,10 @@ class Run:
         self._skip(f"usage error: {problem}")
         return None
 
-    def _act(
-        self,
-        command: Command,
-        target: Target,
-        branch: str,
-        github_url: str,
-        continue_from: ThreadMarker | None,
-    ) -> int:
+    def _plan(self, command: Command, branch: str, github_url: str) -> Plan:
         settings, trigger = self.settings, self.trigger
         assert trigger is not None
-        plan = Plan(
+        return Plan(
             prompt=build_prompt(trigger, command.prompt, branch=branch),
             executor=command.executor or settings.executor,
             model=command.model or settings.model,
@@ -325,13 +319,24 @@ class Run:
             github_url=github_url,
             visibility="public" if command.public else settings.visibility,
         )
-        key = settings.rebyte_api_key.get_secret_value() if settings.rebyte_api_key else ""
+
+    def _rebyte(self) -> RebyteClient:
+        key = self.settings.rebyte_api_key
+        return RebyteClient(key.get_secret_value() if key else "", base_url=self.settings.rebyte_base_url)
+
+    @property
+    def following(self) -> bool:
+        return self.settings.wait or self.settings.check_run
+
+    def _act(self, plan: Plan, target: Target, continue_from: ThreadMarker | None) -> int:
+        trigger = self.trigger
+        assert trigger is not None
         # The answer exists before the task does: a re-run that finds it still pending knows
         # a task may have started, and starts no second one.
         self._answer(
             pending_comment(trigger.actor.login, trigger.request_key, continuing=bool(continue_from))
         )
-        with RebyteClient(key, base_url=settings.rebyte_base_url) as rebyte:
+        with self._rebyte() as rebyte:
             try:
                 facts = self._continue(rebyte, plan, continue_from) if continue_from else None
                 facts = facts or self._create(rebyte, plan)
@@ -345,29 +350,36 @@ class Run:
             )
             if plan.visibility:
                 self.outcome.facts = facts = self._set_visibility(rebyte, facts, plan.visibility)
-            following = settings.wait or settings.check_run
-            self._answer(started_comment(facts, trigger.request_key, status="running" if following else None))
-            if not following:
-                return EXIT_OK
-            tracker = Tracker(
-                self.github,
-                rebyte,
-                self.workflow,
-                facts=facts,
-                request_key=trigger.request_key,
-                issue=trigger.subject.number if trigger.subject else None,
-                comment_id=self.answer_id,
-                head_sha=target.head_sha or settings.sha or None,
-                check_run=settings.check_run,
-                timeout_minutes=settings.timeout_minutes,
-                poll_seconds=settings.poll_seconds,
+            self._answer(
+                started_comment(facts, trigger.request_key, status="running" if self.following else None)
             )
-            try:
-                tracker.start()
-                ended = tracker.follow(on_status=self._status_seen)
-            except Cancelled:  # whenever it comes, close what was opened
-                tracker.finish(Tracked(status=tracker.shown or "running", cancelled=True))
-                raise
+            if not self.following:
+                return EXIT_OK
+            return self._follow(rebyte, facts, target)
+
+    def _follow(self, rebyte: RebyteClient, facts: TaskFacts, target: Target) -> int:
+        """Stay with the task to its end; the step's result is the task's."""
+        settings, trigger = self.settings, self.trigger
+        assert trigger is not None
+        tracker = Tracker(
+            self.github,
+            rebyte,
+            self.workflow,
+            facts=facts,
+            request_key=trigger.request_key,
+            issue=trigger.subject.number if trigger.subject else None,
+            comment_id=self.answer_id,
+            head_sha=target.head_sha or settings.sha or None,
+            check_run=settings.check_run,
+            timeout_minutes=settings.timeout_minutes,
+            poll_seconds=settings.poll_seconds,
+        )
+        try:
+            tracker.start()
+            ended = tracker.follow(on_status=self._status_seen)
+        except Cancelled:  # whenever it comes, close what was opened
+            tracker.finish(Tracked(status=tracker.shown or "running", cancelled=True))
+            raise
         self.outcome.status = ended.status
         if ended.succeeded:
             self.outcome.headline = "task completed"
@@ -456,38 +468,32 @@ class Run:
             return facts
         return replace(facts, share_url=change.share_url) if change.share_url else facts
 
-    def _already_done(self, found: ThreadMarker) -> int:
-        """A re-run of a request that already has its task: report that task, start nothing."""
-        marker, trigger = found.marker, self.trigger
-        assert trigger is not None and marker.task_id is not None
+    def _already_done(self, found: ThreadMarker, plan: Plan, target: Target) -> int:
+        """A re-run of a request that already has its task: report it (and follow it), start nothing."""
+        marker = found.marker
+        assert marker.task_id is not None
         self.workflow.log(f"This request already started task {marker.task_id} (comment {found.comment_id})")
-        self.outcome.facts = TaskFacts(
-            task_id=marker.task_id,
-            url=marker.url or "",
-            workspace_id=marker.workspace_id or "",
-            branch="",
-            repository=trigger.repository,
-            executor=None,
-            model=None,
-            skills=(),
-            requested_by=trigger.actor.login,
-            request_url=None,
-            run_url=self.settings.run_url,
-        )
-        self.outcome.status = self._current_status(marker.task_id)
+        self.answer_id = found.comment_id
         self.outcome.comment_id = str(found.comment_id)
         self.outcome.headline = "already started by an earlier attempt of this run; nothing new started"
-        return EXIT_OK
-
-    def _current_status(self, task_id: str) -> str:
-        """The task's status now, for the outputs; "" when Rebyte cannot say."""
-        key = self.settings.rebyte_api_key.get_secret_value() if self.settings.rebyte_api_key else ""
-        try:
-            with RebyteClient(key, base_url=self.settings.rebyte_base_url) as rebyte:
-                return rebyte.get_task(task_id).status.value
-        except RebyteError as error:
-            self.workflow.warning(f"Could not read the status of task {task_id}: {error}")
-            return ""
+        with self._rebyte() as rebyte:
+            try:
+                task = rebyte.get_task(marker.task_id)
+            except RebyteError as error:
+                self.workflow.warning(f"Could not read task {marker.task_id}: {error}")
+                task = None
+            facts = self._facts(
+                plan,
+                marker.task_id,
+                task.url if task else marker.url or "",
+                marker.workspace_id or "",
+                continued=False,
+            )
+            self.outcome.facts = facts
+            self.outcome.status = task.status.value if task else ""
+            if task is None or not self.following:
+                return EXIT_OK
+            return self._follow(rebyte, facts, target)
 
     def _outcome_unknown(self, found: ThreadMarker) -> int:
         """An earlier attempt stopped between announcing and answering: a task may exist."""
