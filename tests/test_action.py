@@ -794,3 +794,12 @@ def test_a_long_thread_is_read_page_by_page_to_find_its_task(
     assert second.outputs["task-id"] == first.outputs["task-id"]
     pages = [r.query.get("page", ["1"])[0] for r in github.requests() if str(r) == LIST_COMMENTS_1]
     assert pages == ["1", "1", "2"]  # the first run's one page, then two
+
+
+def test_a_direct_prompt_over_the_limit_fails_the_step_naming_the_input(
+    action: Action, emulator: Emulator
+) -> None:
+    result = action.run("workflow_dispatch", load_event("workflow_dispatch"), prompt="x" * 100_001)
+    assert result.returncode == 1
+    assert "::error title=rebyte-action::input 'prompt': the prompt has 100,001 characters" in result.stdout
+    assert emulator.requests() == []

@@ -163,8 +163,8 @@ class Run:
         self._react("eyes")  # at once: creating the task can take minutes
 
         command = self._command()
-        if command is None:
-            return EXIT_OK
+        if command is None:  # answered already: help, a usage error, a prompt too long
+            return EXIT_FAILED if self.outcome.failed else EXIT_OK
         branch = (
             command.branch
             or settings.branch
