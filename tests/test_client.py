@@ -445,3 +445,10 @@ def test_a_success_answer_of_the_wrong_shape_is_an_unexpected_response(
     assert "CreatedTask" in str(raised.value)
     assert len(emulator.requests("POST", "/v1/tasks")) == 1
     assert client.list_tasks().total == 1  # the work was done; only the answer was unreadable
+
+
+def test_a_base_url_given_with_v1_or_a_trailing_slash_still_works(emulator: Emulator) -> None:
+    for base in (emulator.url + "/", emulator.url + "/v1", emulator.url + "/v1/"):
+        with RebyteClient(API_KEY, base_url=base) as client:
+            assert client.base_url == emulator.url
+            assert client.list_tasks().total == 0

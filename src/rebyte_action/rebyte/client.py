@@ -128,7 +128,9 @@ class RebyteClient:
                 "(keys look like rbk_..., from https://app.rebyte.ai/settings/api-keys)"
             )
         self._key = SecretStr(key)
-        self.base_url = (base_url or os.environ.get("REBYTE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        base = (base_url or os.environ.get("REBYTE_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
+        # Every path carries /v1 already; a base URL given with it would double it.
+        self.base_url = base.removesuffix("/v1")
         self.retry = retry
         self.create_timeout = create_timeout
         self._sleep = sleep
