@@ -714,6 +714,8 @@ def test_a_bad_input_is_named_with_what_to_do(
     result = action.run("issue_comment", comment_event("/rebyte fix"), **inputs)
     assert result.returncode == 1
     assert "::error" in result.stdout and words in result.stdout
+    assert result.outputs["skipped"] == "the step's inputs are invalid"
+    assert words in result.summary
     assert github.calls() == [] and emulator.requests() == []
 
 

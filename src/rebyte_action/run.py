@@ -7,6 +7,7 @@ to the outputs and the step summary: a task that was created is always reported.
 from __future__ import annotations
 
 import json
+import os
 import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -629,11 +630,16 @@ def _describe_rebyte_error(error: RebyteError) -> str:
 def main() -> int:
     from .settings import SettingsError, load_settings
 
-    bootstrap = Workflow()
     try:
         settings = load_settings()
     except SettingsError as error:
+        # The settings are what failed, so the runner's files come straight from the environment.
+        bootstrap = Workflow(os.environ.get("GITHUB_OUTPUT", ""), os.environ.get("GITHUB_STEP_SUMMARY", ""))
         bootstrap.error(f"{error}. Fix the step's `with:` inputs.")
+        bootstrap.set_outputs({**Outcome().outputs(), "skipped": "the step's inputs are invalid"})
+        bootstrap.summary(
+            summary(None, headline="not started: the step's inputs are invalid", detail=str(error))
+        )
         return EXIT_FAILED
     workflow = Workflow(settings.output_path, settings.summary_path)
     for secret in (settings.rebyte_api_key, settings.github_token):
