@@ -49,8 +49,9 @@ requirements:
 	rm -rf .venv-pin
 
 # The action as its image runs it. With a Docker engine: build the image and run the demo
-# in it. Without one (CI here): the image's steps in a fresh venv, with exactly
-# requirements.txt and the package without its extras, then the demo from that venv.
+# in it. Without one (CI here): the image's steps in a fresh venv, from a copy of just the
+# files the image copies (.dockerignore), with exactly requirements.txt and the package
+# without its extras, then the demo from that venv.
 IMAGE_VENV := .venv-image
 container-test:
 	@if docker info >/dev/null 2>&1; then \
@@ -59,7 +60,10 @@ container-test:
 	else \
 		echo "no Docker engine: checking the image's dependency set in $(IMAGE_VENV)"; \
 		rm -rf $(IMAGE_VENV) && $(PYTHON) -m venv $(IMAGE_VENV) && \
-		$(IMAGE_VENV)/bin/pip install --quiet --no-compile -r requirements.txt && \
-		$(IMAGE_VENV)/bin/pip install --quiet --no-compile --no-deps . && \
+		context=$$(mktemp -d) && \
+		cp -r requirements.txt pyproject.toml README.md src "$$context"/ && \
+		$(IMAGE_VENV)/bin/pip install --quiet --no-compile -r "$$context"/requirements.txt && \
+		$(IMAGE_VENV)/bin/pip install --quiet --no-compile --no-deps "$$context" && \
+		rm -rf "$$context" && \
 		cd / && $(CURDIR)/$(IMAGE_VENV)/bin/python -m rebyte_action.demo; \
 	fi
