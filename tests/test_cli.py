@@ -242,11 +242,11 @@ def test_the_emulator_command_refuses_a_bad_fault() -> None:
 def test_wait_draws_a_spinner_when_stderr_is_a_terminal(emulator: Emulator) -> None:
     import pty
 
-    task_id = out(rebyte(emulator, "create", "-p", "x [emulate:seconds=1]"))["id"]
+    task_id = out(rebyte(emulator, "create", "-p", "x [emulate:hang]"))["id"]  # so the wait always waits
     leader, follower = pty.openpty()
     env = {**os.environ, "REBYTE_API_KEY": API_KEY, "REBYTE_BASE_URL": emulator.url}
     process = subprocess.run(
-        [REBYTE, "wait", task_id, "--interval", "0.3"],
+        [REBYTE, "wait", task_id, "--interval", "0.3", "--timeout", "1"],
         stdout=subprocess.PIPE,
         stderr=follower,
         env=env,
@@ -264,8 +264,8 @@ def test_wait_draws_a_spinner_when_stderr_is_a_terminal(emulator: Emulator) -> N
             break
         drawn += chunk
     os.close(leader)
-    assert process.returncode == 0
-    assert json.loads(process.stdout)["status"] == "completed"
+    assert process.returncode == 4
+    assert json.loads(process.stdout)["status"] == "running"
     text = drawn.decode()
     assert "waiting…" in text and "\r" in text
     assert "\x1b[K" in text  # the spinner line is cleared before the final status

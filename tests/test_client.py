@@ -91,7 +91,7 @@ def test_a_task_lists_the_files_it_was_created_with(client: RebyteClient, emulat
 def test_wait_follows_a_task_to_completion_and_reports_each_change(emulator: Emulator) -> None:
     seen: list[str] = []
     with RebyteClient(API_KEY, base_url=emulator.url) as client:
-        created = client.create_task("quick job")
+        created = client.create_task("quick job [emulate:seconds=1]")  # long enough to be seen running
         done = client.wait_for_task(
             created.id, interval=0.05, on_change=lambda task: seen.append(task.status.value)
         )
@@ -132,7 +132,7 @@ def test_a_follow_up_turns_a_finished_task_back_to_running(emulator: Emulator) -
     with RebyteClient(API_KEY, base_url=emulator.url) as client:
         created = client.create_task("first")
         client.wait_for_task(created.id, interval=0.05)
-        answer = client.follow_up(created.id, "now fix what you found", skills=["pdf"])
+        answer = client.follow_up(created.id, "now fix what you found [emulate:seconds=1]", skills=["pdf"])
         task = client.get_task(created.id)
         assert task.status is TaskStatus.RUNNING
         assert [p.id for p in task.prompts][-1] == answer.prompt_id
