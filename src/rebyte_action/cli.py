@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from .rebyte import (
     MAX_PROMPT_CHARS,
@@ -330,10 +330,9 @@ def _emit(model: ApiModel) -> None:
     _emit_json(model.to_json_dict())
 
 
-def _emit_json(data: Any, stream: TextIO | None = None) -> None:
-    out = stream or sys.stdout
-    out.write(json.dumps(data, indent=2) + "\n")
-    out.flush()
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
 
 
 def _say(message: str) -> None:

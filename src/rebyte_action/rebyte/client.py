@@ -526,8 +526,7 @@ def _check_prompt(prompt: str) -> str:
 def _check_skills(skills: Sequence[str]) -> list[str]:
     if isinstance(skills, str):
         raise ValueError("skills: must be a list of skill slugs, not one string")
-    cleaned = [s.strip() for s in skills if s and s.strip()]
-    return cleaned
+    return [s.strip() for s in skills if s and s.strip()]
 
 
 def _check_filename(filename: str) -> None:
