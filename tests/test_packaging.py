@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from rebyte_action.run import Outcome
 from rebyte_action.settings import Settings
@@ -12,12 +17,18 @@ from rebyte_action.settings import Settings
 ROOT = Path(__file__).parent.parent
 
 
+def _action() -> dict[str, Any]:
+    """action.yml as GitHub's runner reads it: a YAML mapping (a parse error fails here)."""
+    loaded = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert isinstance(loaded, dict), "action.yml is not a YAML mapping"
+    return loaded
+
+
 def _section(name: str) -> list[str]:
-    """Top-level keys of one mapping in action.yml (two-space indented names)."""
-    text = (ROOT / "action.yml").read_text()
-    block = re.search(rf"^{name}:\n((?:  .*\n|\n)*)", text, re.MULTILINE)
-    assert block, f"action.yml has no {name}: section"
-    return re.findall(r"^  ([a-z][a-z0-9-]*):", block.group(1), re.MULTILINE)
+    """The names declared under one top-level mapping of action.yml (inputs, outputs)."""
+    section = _action().get(name)
+    assert isinstance(section, dict), f"action.yml has no {name}: mapping"
+    return list(section)
 
 
 def test_every_input_in_action_yml_is_read_by_the_settings_and_back() -> None:
@@ -37,8 +48,7 @@ def test_every_output_in_action_yml_is_written_and_back() -> None:
 
 
 def test_the_action_runs_the_dockerfile_whose_entry_point_is_the_package() -> None:
-    action = (ROOT / "action.yml").read_text()
-    assert re.search(r"^  using: docker\n  image: Dockerfile$", action, re.MULTILINE)
+    assert _action()["runs"] == {"using": "docker", "image": "Dockerfile"}
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["python", "-m", "rebyte_action"]' in dockerfile
     assert "-r requirements.txt" in dockerfile
@@ -57,3 +67,26 @@ def test_the_image_pins_exactly_the_runtime_dependencies() -> None:
     assert wanted <= set(pins)
     test_only = {"pytest", "ruff", "mypy", "pytest-xdist", "pytest-timeout"}
     assert not test_only & set(pins), "test tools must stay out of the action's image"
+
+
+def test_every_input_and_output_has_a_string_description_and_inputs_string_defaults() -> None:
+    action = _action()
+    for kind in ("inputs", "outputs"):
+        for name, spec in action[kind].items():
+            assert isinstance(spec.get("description"), str) and spec["description"], f"{kind}.{name}"
+    for name, spec in action["inputs"].items():
+        if "default" in spec:
+            # GitHub passes every input as a string; a YAML bool or number would be a trap.
+            assert isinstance(spec["default"], str), f"inputs.{name}.default is not a string"
+
+
+def test_the_version_lives_in_one_place_and_the_cli_reports_it() -> None:
+    from rebyte_action import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
+    result = subprocess.run(
+        [sys.executable, "-m", "rebyte_action.cli", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and result.stdout.strip() == f"rebyte {__version__}"

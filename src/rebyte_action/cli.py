@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from . import __version__
 from .rebyte import (
     MAX_PROMPT_CHARS,
     RebyteClient,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 ok, 1 API or network error, 2 usage error, "
         "3 task failed or canceled (--wait), 4 wait timed out",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--base-url",
         default=None,
