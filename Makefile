@@ -26,10 +26,19 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
+# Python (ruff, mypy --strict), action.yml and the workflows against GitHub's schemas (vendored
+# in check-jsonschema: no network), the workflows' security audit (zizmor, offline: every
+# finding of medium severity or above fails) and the Dockerfile (hadolint).
+WORKFLOWS := $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests .github/release
+	$(BIN)/ruff format --check src tests .github/release
 	$(BIN)/mypy
+	$(BIN)/mypy --strict --ignore-missing-imports .github/release/pin_image.py
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/zizmor --offline --no-progress --strict-collection --min-severity medium .github/workflows action.yml
+	$(BIN)/hadolint Dockerfile
 
 demo: $(STAMP)
 	$(BIN)/python -m rebyte_action.demo
