@@ -1,13 +1,13 @@
 """``rebyte try-event EVENT.json``: the action on your own event, on this machine alone.
 
-It reads a webhook payload (what a runner writes to ``GITHUB_EVENT_PATH``; a workflow can
-dump it with ``echo '${{ toJSON(github.event) }}'``, and a repository's webhook settings
-show every delivery), tells which event it is from its shape unless ``--event-name``
-says, starts the Rebyte emulator and the fake GitHub on loopback, seeds the fake with the
-payload's repository, pull request and sender (with the role ``--permission`` gives),
-runs the action's real entry point with the ``--input`` values, and prints the GitHub
-requests it made, the Rebyte calls, the comment it would post, its outputs and its step
-summary. The exit code is the action's (``2`` when the file or an option is wrong).
+It reads a webhook payload (what a runner writes to ``GITHUB_EVENT_PATH``: a step
+``run: cat "$GITHUB_EVENT_PATH"`` prints one), tells which event it is from its shape
+unless ``--event-name`` says, starts the Rebyte emulator and the fake GitHub on loopback,
+seeds the fake with the payload's repository, pull request and sender (with the role
+``--permission`` gives), runs the action's real entry point with the ``--input`` values,
+and prints the GitHub requests it made, the Rebyte calls, the comment it would post, its
+outputs and its step summary. The exit code is the action's (``2`` when the file or an
+option is wrong).
 """
 
 from __future__ import annotations
@@ -185,7 +185,11 @@ def add_parser(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "try-event",
         help="run the action on your own event file, against the local emulator and a fake GitHub",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description="Run the action's entry point on EVENT.json (a webhook payload, as a runner "
+        'writes to GITHUB_EVENT_PATH: a step `run: cat "$GITHUB_EVENT_PATH"` prints one) against '
+        "the local Rebyte emulator and a fake GitHub seeded from it, and print the GitHub requests "
+        "it made, the Rebyte calls, the comment it would post, its outputs and its step summary. "
+        "Exit code: the action's, or 2 when the file or an option is wrong.",
     )
     parser.add_argument("event", metavar="EVENT.json", type=Path, help="a webhook payload")
     parser.add_argument(
@@ -211,7 +215,11 @@ def add_parser(sub: Any) -> None:
         "the least role it asks for, is --input permission=ROLE",
     )
     parser.add_argument(
-        "--task-seconds", type=float, default=1.0, help="how long the emulator's tasks run (default 1)"
+        "--task-seconds",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how long the emulator's tasks run (default 1)",
     )
 
 
