@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c 'import h
 
 help:
 	@echo "make demo   - run the action end to end on the local emulator and the fake GitHub"
+	@echo "make try-event EVENT=event.json [ARGS='--input wait=true'] - the action on your own event"
 	@echo "make test   - run the whole test suite"
 	@echo "make lint   - ruff and mypy --strict"
 	@echo "make container-test - the action from the image's exact dependency set"
@@ -42,6 +43,12 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m rebyte_action.demo
+
+# The action on your own webhook payload, against the emulator and the fake GitHub.
+.PHONY: try-event
+try-event: $(STAMP)
+	@test -n "$(EVENT)" || { echo "usage: make try-event EVENT=path/to/event.json [ARGS='--input name=value ...']"; exit 2; }
+	$(BIN)/rebyte try-event "$(EVENT)" $(ARGS)
 
 emulator: $(STAMP)
 	$(BIN)/rebyte emulator --host 127.0.0.1 --port 8765

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, try_event
 from .rebyte import (
     MAX_PROMPT_CHARS,
     RebyteClient,
@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--app-url", default="https://app.rebyte.ai", help="base of task URLs")
     emulator.add_argument("--seed", type=int, default=None, help="seed for --error-rate")
     emulator.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    try_event.add_parser(sub)
     return parser
 
 
@@ -166,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "emulator":
             return run_emulator(args)
+        if args.command == "try-event":
+            return try_event.main(args)
         return run_api_command(args)
     except UsageError as error:
         _say(f"error: {error}")

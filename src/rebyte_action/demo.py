@@ -17,9 +17,8 @@ from pathlib import Path
 
 from .rebyte.emulator import Emulator, EmulatorConfig
 from .testing import FakeGitHub
-from .workflow import read_outputs
+from .testing.local_action import LOCAL_API_KEY, banner, print_report, run_action
 
-DEMO_KEY = "rbk_demo_key"
 REPOSITORY = "Codertocat/Hello-World"
 COMMENT = (
     "Thanks for the report!\n\n"
@@ -49,10 +48,6 @@ def _event() -> dict[str, object]:
     }
 
 
-def _banner(text: str) -> None:
-    print(f"\n== {text} ==", flush=True)
-
-
 def main() -> None:
     with (
         Emulator(EmulatorConfig(task_seconds=2.0)) as emulator,
@@ -61,51 +56,24 @@ def main() -> None:
     ):
         github.set_permission("Codertocat", "admin")
         work = Path(folder)
-        (work / "event.json").write_text(json.dumps(_event()))
-        (work / "output").write_text("")
-        (work / "summary.md").write_text("")
         print(f"Rebyte emulator: {emulator.url}\nFake GitHub:     {github.url}")
-        _banner("The comment on issue #1")
+        banner("The comment on issue #1")
         print(COMMENT)
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
-        env.update(
-            {
-                "GITHUB_EVENT_NAME": "issue_comment",
-                "GITHUB_EVENT_PATH": str(work / "event.json"),
-                "GITHUB_REPOSITORY": REPOSITORY,
-                "GITHUB_API_URL": github.url,
-                "GITHUB_SERVER_URL": "https://github.com",
-                "GITHUB_RUN_ID": "1",
-                "GITHUB_OUTPUT": str(work / "output"),
-                "GITHUB_STEP_SUMMARY": str(work / "summary.md"),
-                "INPUT_REBYTE-API-KEY": DEMO_KEY,
-                "INPUT_GITHUB-TOKEN": "demo-token",
-                "INPUT_REBYTE-BASE-URL": emulator.url,
-            }
-        )
-        _banner("The action's log (python -m rebyte_action)")
-        run = subprocess.run([sys.executable, "-m", "rebyte_action"], env=env, check=False)
+        banner("The action's log (python -m rebyte_action)")
+        run = run_action("issue_comment", _event(), emulator=emulator, github=github, workdir=work)
         if run.returncode != 0:
             raise SystemExit(f"demo failed: the action exited {run.returncode}")
-
-        _banner("GitHub requests the action made")
-        for call in github.calls():
-            print(call)
-        _banner("The comment it posted")
-        print(github.comments(1)[-1]["body"])
-        _banner("Its outputs")
-        outputs = read_outputs((work / "output").read_text())
-        for name, value in outputs.items():
-            print(f"{name}={value}")
+        print_report(run, github, emulator)
+        outputs = run.outputs
 
         task_id = outputs["task-id"]
-        cli_env = {**os.environ, "REBYTE_API_KEY": DEMO_KEY, "REBYTE_BASE_URL": emulator.url}
-        _banner(f"Following the task with the CLI: rebyte wait {task_id}")
+        cli_env = {**os.environ, "REBYTE_API_KEY": LOCAL_API_KEY, "REBYTE_BASE_URL": emulator.url}
+        banner(f"Following the task with the CLI: rebyte wait {task_id}")
         task = _cli(cli_env, "wait", task_id, "--interval", "0.5")
         print(f"\nThe task {task['status']}. Live URL: {task['url']}")
 
-        _banner("The same API from the CLI: a task with a file, followed to completion")
+        banner("The same API from the CLI: a task with a file, followed to completion")
         data = work / "sales.csv"
         data.write_text("month,revenue\n2026-09,1200\n2026-10,1350\n2026-11,1610\n")
         print(
