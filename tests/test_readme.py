@@ -33,7 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 WORKFLOW = ROOT / ".github" / "workflows" / "rebyte.yml"
 BIN = Path(sys.executable).parent
-OWN_USES = "uses: $/"
+OWN_USES = "uses: ./"
+OWN_CHECKOUT = (
+    "      # This repository's own copy only: `uses: ./` runs the action from this commit's files.\n"
+    "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0\n"
+    "        with:\n"
+    "          persist-credentials: false\n"
+)
 COPIED_USES = "uses: rebyte-ai/rebyte-action@v1"
 CHECKED_LANGUAGES = {"yaml", "python", "sh", "text", ""}
 FILE_NAME = re.compile(r"[\w-]+\.(?:csv|txt|pdf|json|md)")
@@ -207,12 +213,15 @@ def test_every_sh_block_names_commands_that_exist(blocks: list[CodeBlock]) -> No
 
 
 def as_copied(workflow_text: str) -> str:
-    """The repository's workflow as a user copies it: no header comment, a released ``uses:``."""
+    """The repository's workflow as a user copies it: no header comment, no checkout step (only
+    ``uses: ./`` needs one), and a released ``uses:``."""
     lines = workflow_text.splitlines(keepends=True)
     while lines and lines[0].startswith("#"):
         lines.pop(0)
     body = "".join(lines)
-    assert body.count("uses:") == 1 and body.count(f"{OWN_USES}\n") == 1, "one step: the action, as $/"
+    assert body.count(OWN_CHECKOUT) == 1, "the own copy checks out this commit, for uses: ./"
+    body = body.replace(OWN_CHECKOUT, "")
+    assert body.count("uses:") == 1 and body.count(f"{OWN_USES}\n") == 1, "one step: the action, as ./"
     return body.replace(f"{OWN_USES}\n", f"{COPIED_USES}\n")
 
 
@@ -398,4 +407,4 @@ def test_a_readme_whose_first_example_drifted_from_the_workflow_is_caught() -> N
     first = code_blocks(f"# x\n\n```yaml\n{drifted}```\n")[0]
     assert first.content != copied
     with pytest.raises(AssertionError, match="one step"):
-        as_copied(WORKFLOW.read_text().replace(OWN_USES, "uses: ./"))
+        as_copied(WORKFLOW.read_text().replace(f"{OWN_USES}\n", "uses: $/\n"))
