@@ -1,3 +1,3 @@
 """Run Rebyte cloud coding agents from GitHub."""
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
