@@ -45,14 +45,14 @@ WHEEL_PORT = 38117
 ENTRYPOINT = ["/opt/venv/bin/python", "-m", "rebyte_action"]
 
 
-def docker(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> str:
+def docker(*args: str, timeout: float = 600, stdin: str | None = None) -> str:
     """Run the docker CLI against the test's engine; its stdout, or an error with its output."""
     done = subprocess.run(  # the docker CLI on PATH, as the runner runs it
         ["docker", *args],  # noqa: S607
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
         check=False,
     )
     if done.returncode != 0:
@@ -138,6 +138,14 @@ def build(base: str, *, tag: str = IMAGE, no_cache: bool = False) -> float:
             str(ROOT),
         )  # fmt: skip
         return time.monotonic() - started
+
+
+def without_stdlib_bytecode(base: str) -> str:
+    """The base with its standard library's bytecode removed, as python:3.12-slim ships."""
+    tag = f"{base}-no-stdlib-bytecode"
+    recipe = f"FROM {base}\nRUN find /usr/lib/python3* -name __pycache__ -prune -exec rm -rf {{}} +\n"
+    docker("build", "--tag", tag, "-", stdin=recipe)
+    return tag
 
 
 def image_size(tag: str) -> int:

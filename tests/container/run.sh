@@ -73,15 +73,21 @@ stop_pid() {  # stop_pid FILE: TERM, then KILL after 20 s, the process whose pid
     fi
     rm -f "$file"
 }
-stop_engine() {
+stop_engine() {  # and the mounts dockerd leaves behind under $CACHE (its data root, a netns)
     stop_pid "$RUN/dockerd.started"
     stop_pid "$RUN/containerd.started"
+    awk -v cache="$CACHE/" 'index($2, cache) == 1 { print $2 }' /proc/mounts | sort -r |
+        while read -r mount; do umount -l "$mount" || true; done
 }
 stop_engine
 rm -rf "${RUN:?}"/* || say "could not clear all of $RUN (mounts left by a killed run?)"
+child=
+# The last command runs in the background and is waited for: bash runs a trap only once its
+# foreground command ends, and a signal must stop the engine now.
+stop_child() { if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; fi; }
 trap stop_engine EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop_child; exit 130' INT
+trap 'stop_child; exit 143' TERM
 
 # Its own containerd, so it never shares one with another Docker daemon.
 cat >"$RUN/containerd.toml" <<EOF
@@ -146,9 +152,12 @@ fi
 # -- the image and its tests (tests/container/image.py builds it) --------------------------
 export REBYTE_BASE_IMAGE=$BASE_IMAGE REBYTE_CONTAINER_CACHE=$CACHE
 case "$MODE" in
-    test) "$VENV_PY" -m pytest tests/container -p no:xdist -p no:cacheprovider -q -o addopts= \
+    test) set -- "$VENV_PY" -m pytest tests/container -p no:xdist -p no:cacheprovider -q -o addopts= \
         --timeout 600 -ra ;;
-    figures) "$VENV_PY" -m tests.container.figures ;;
-    exec) shift && "$@" ;;  # a command with the engine up, for a look around: run.sh exec bash
+    figures) set -- "$VENV_PY" -m tests.container.figures ;;
+    exec) shift ;;  # a command with the engine up, for a look around: run.sh exec bash
     *) die "unknown mode $MODE (test, figures or exec)" ;;
 esac
+"$@" &
+child=$!
+wait "$child"

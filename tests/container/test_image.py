@@ -25,7 +25,17 @@ from ..test_action import (
     only_task,
 )
 from ..test_track import FAST
-from .image import BASE_IMAGE, ENTRYPOINT, IMAGE, ContainerAction, Job, build, docker, image_size
+from .image import (
+    BASE_IMAGE,
+    ENTRYPOINT,
+    IMAGE,
+    ContainerAction,
+    Job,
+    build,
+    docker,
+    image_size,
+    without_stdlib_bytecode,
+)
 
 pytestmark = pytest.mark.skipif(not BASE_IMAGE, reason="run by make container-test, which starts the engine")
 
@@ -37,6 +47,14 @@ def image() -> str:
     seconds = build(BASE_IMAGE)
     print(f"built {IMAGE} on {BASE_IMAGE} in {seconds:.1f} s")
     return IMAGE
+
+
+@pytest.fixture(scope="session")
+def image_without_stdlib_bytecode() -> str:
+    """The image on a base without the standard library's bytecode, as python:3.12-slim ships."""
+    tag = f"{IMAGE}-no-stdlib-bytecode"
+    build(without_stdlib_bytecode(BASE_IMAGE), tag=tag)
+    return tag
 
 
 @pytest.fixture(scope="session")
@@ -102,10 +120,13 @@ def test_the_image_adds_at_most_40_mb_to_its_base(image: str) -> None:
     assert 0 < added <= 40_000_000, f"{added / 1e6:.1f} MB"
 
 
+@pytest.mark.parametrize("built", ["image", "image_without_stdlib_bytecode"])
 def test_a_run_allowed_to_write_bytecode_finds_it_all_compiled_and_changes_nothing(
-    container: ContainerAction,
+    request: pytest.FixtureRequest, container: ContainerAction, built: str
 ) -> None:
-    """The longest path (a comment, followed to its end with a check run) compiles nothing at start."""
+    """The longest path (a comment, followed to its end with a check run) compiles nothing at start,
+    also on a base whose standard library has no bytecode."""
+    container.image = request.getfixturevalue(built)
     allowed = {**FAST, "PYTHONDONTWRITEBYTECODE": ""}  # empty: Python may write bytecode
     started = container.start(
         "issue_comment",
