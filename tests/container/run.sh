@@ -161,3 +161,4 @@ esac
 "$@" &
 child=$!
 wait "$child"
+docker image prune --force >/dev/null  # the layers earlier builds left, so the cache does not grow
