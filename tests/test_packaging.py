@@ -50,7 +50,7 @@ def test_every_output_in_action_yml_is_written_and_back() -> None:
 def test_the_action_runs_the_dockerfile_whose_entry_point_is_the_package() -> None:
     assert _action()["runs"] == {"using": "docker", "image": "Dockerfile"}
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert 'ENTRYPOINT ["python", "-m", "rebyte_action"]' in dockerfile
+    assert 'ENTRYPOINT ["/opt/venv/bin/python", "-m", "rebyte_action"]' in dockerfile
     assert "-r requirements.txt" in dockerfile
 
 
