@@ -10,7 +10,7 @@ help:
 	@echo "make demo   - run the action end to end on the local emulator and the fake GitHub"
 	@echo "make try-event EVENT=event.json [ARGS='--input wait=true'] - the action on your own event"
 	@echo "make test   - run the whole test suite"
-	@echo "make lint   - ruff and mypy --strict"
+	@echo "make lint   - ruff, mypy --strict, GitHub schemas for action.yml and workflows, zizmor, hadolint"
 	@echo "make container-test - build the action's image and run it in a Docker engine of its own"
 	@echo "make container-figures - the image's size, start-up and build times"
 
