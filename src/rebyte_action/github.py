@@ -14,7 +14,7 @@ from urllib.parse import quote
 import requests
 from github import Auth, Github, GithubException, GithubRetry
 
-from .report import TRUSTED_ASSOCIATIONS, Marker, find_markers
+from .report import TRUSTED_ASSOCIATIONS, ThreadMarker, find_markers
 from .settings import Permission
 
 
@@ -40,12 +40,6 @@ class PullInfo:
 class PostedComment:
     id: int
     url: str
-
-
-@dataclass(frozen=True)
-class ThreadMarker:
-    comment_id: int
-    marker: Marker
 
 
 class GitHub:

@@ -39,6 +39,14 @@ class Marker:
         return f"{MARKER_PREFIX}{self.kind} {compact} -->"
 
 
+@dataclass(frozen=True)
+class ThreadMarker:
+    """A marker found in a thread, with the id of the comment that carries it."""
+
+    comment_id: int
+    marker: Marker
+
+
 def find_markers(body: str) -> list[Marker]:
     found = []
     for kind, raw in MARKER.findall(body or ""):

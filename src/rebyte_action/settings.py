@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         return Permission.parse(self.permission)
 
     @property
+    def following(self) -> bool:
+        """Whether a run stays with its task to the end (``wait``, or a check run to keep up)."""
+        return self.wait or self.check_run
+
+    @property
     def run_url(self) -> str | None:
         if not (self.repository and self.run_id):
             return None

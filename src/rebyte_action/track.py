@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .github import GitHub, GitHubError
 from .rebyte import RebyteClient, RebyteError, Task, TaskStatus, WaitTimeout
 from .report import TaskFacts, check_run_text, started_comment
 from .workflow import Workflow
+
+if TYPE_CHECKING:
+    from .decide import Target
+    from .session import Session
 
 CHECK_RUN_NAME = "Rebyte"
 CONCLUSIONS = {
@@ -21,6 +26,53 @@ CONCLUSIONS = {
     TaskStatus.FAILED: "failure",
     TaskStatus.CANCELED: "cancelled",
 }
+
+
+def follow(session: Session, rebyte: RebyteClient, facts: TaskFacts, target: Target) -> int:
+    """Stay with the task to its end; the step's result (exit code) is the task's."""
+    from .session import EXIT_FAILED, EXIT_OK
+
+    settings, trigger, outcome = session.settings, session.trigger, session.outcome
+    assert trigger is not None
+    tracker = Tracker(
+        session.github,
+        rebyte,
+        session.workflow,
+        facts=facts,
+        request_key=trigger.request_key,
+        issue=session.issue,
+        comment_id=session.answer.comment_id,
+        head_sha=target.head_sha or settings.sha or None,
+        check_run=settings.check_run,
+        timeout_minutes=settings.timeout_minutes,
+        poll_seconds=settings.poll_seconds,
+    )
+
+    def seen(status: str) -> None:
+        outcome.status = status
+
+    try:
+        tracker.start()
+        ended = tracker.follow(on_status=seen)
+    except Cancelled:  # whenever it comes, close what was opened
+        tracker.finish(Tracked(status=tracker.shown or "running", cancelled=True))
+        raise
+    outcome.status = ended.status
+    if ended.succeeded:
+        outcome.headline = "task completed"
+        return EXIT_OK
+    outcome.failed = True
+    if ended.timed_out:
+        outcome.headline = f"task still {ended.status} after {settings.timeout_minutes:g} minutes"
+        session.workflow.error(f"Stopped following the task: {outcome.headline}. It goes on at {facts.url}")
+    elif ended.error:
+        outcome.headline = "lost track of the task"
+        session.workflow.error(f"Lost track of the task at {facts.url}: {ended.error}")
+    else:
+        outcome.headline = f"task {ended.status}"
+        session.workflow.error(f"The Rebyte task ended {ended.status}: {facts.url}")
+    session.react("confused")
+    return EXIT_FAILED
 
 
 class Cancelled(BaseException):
