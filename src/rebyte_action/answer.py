@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .report import TaskFacts, pending_comment, started_comment
+from .github import GitHub, GitHubError
+from .report import TaskFacts, TaskState, check_run_text, pending_comment, started_comment
+from .workflow import Workflow
 
 if TYPE_CHECKING:
     from .session import Session
@@ -32,11 +34,11 @@ class Answer:
         assert trigger is not None
         self.write(pending_comment(trigger.actor.login, trigger.request_key, continuing=continuing))
 
-    def started(self, facts: TaskFacts, *, status: str | None) -> None:
-        """The task exists: its live URL and facts, with a status row when ``status`` is given."""
+    def started(self, facts: TaskFacts, *, state: TaskState | None, check_run: int | None = None) -> None:
+        """The task exists: its live URL and facts, with a status row when ``state`` is given."""
         trigger = self._session.trigger
         assert trigger is not None
-        self.write(started_comment(facts, trigger.request_key, status=status))
+        self.write(started_comment(facts, trigger.request_key, state=state, check_run=check_run))
 
     def write(self, body: str) -> None:
         """Post the answer, or edit it once it exists. GitHub's errors propagate."""
@@ -49,3 +51,64 @@ class Answer:
         else:
             github.edit_comment(issue, self.comment_id, body)
         session.outcome.comment_id = str(self.comment_id)
+
+
+def reaction_target(request_key: str | None, issue: int) -> tuple[int, int | None, bool]:
+    """Where a request's reaction goes, from its key: (issue, comment id or None, review comment?).
+
+    ``comment:ID`` and ``review_comment:ID`` are comments; a label or a direct prompt
+    (``label:N:run``, ``run:ID``) reacts on the issue or pull request itself.
+    """
+    kind, _, rest = (request_key or "").partition(":")
+    if kind in ("comment", "review_comment") and rest.isdigit():
+        return issue, int(rest), kind == "review_comment"
+    return issue, None, False
+
+
+def show_state(
+    github: GitHub,
+    workflow: Workflow,
+    *,
+    issue: int | None,
+    comment_id: int | None,
+    facts: TaskFacts,
+    request_key: str | None,
+    state: TaskState,
+    check_run: int | None,
+    handed_over: bool = False,
+    react: bool = True,
+) -> list[str]:
+    """Show ``state`` everywhere it belongs: the status comment (PATCH), the check run (PATCH,
+    completed with the state's conclusion once the task ended or is no longer followed), and
+    for an ending the final reaction on the request (POST; 🚀 completed, 😕 otherwise).
+
+    GitHub's refusals become warnings; returns what was written, e.g. ``["comment", "check run"]``.
+    """
+    written: list[str] = []
+    if issue is not None and comment_id is not None:
+        body = started_comment(facts, request_key, state=state, check_run=check_run)
+        try:
+            github.edit_comment(issue, comment_id, body)
+            written.append("comment")
+        except GitHubError as error:
+            workflow.warning(f"Could not update the status comment: {error}")
+    if check_run is not None:
+        title, summary = check_run_text(facts, state, handed_over=handed_over and not state.conclusion)
+        try:
+            if state.conclusion:
+                github.complete_check_run(
+                    check_run, conclusion=state.conclusion, title=title, summary=summary
+                )
+            else:
+                github.update_check_run(check_run, title=title, summary=summary)
+            written.append("check run")
+        except GitHubError as error:
+            workflow.warning(f"Could not update the check run: {error}")
+    if react and state.reaction and issue is not None:
+        on_issue, on_comment, review = reaction_target(request_key, issue)
+        try:
+            github.react(state.reaction, issue=on_issue, comment_id=on_comment, review=review)
+            written.append("reaction")
+        except GitHubError as error:
+            workflow.warning(f"Could not add the {state.reaction} reaction: {error}")
+    return written

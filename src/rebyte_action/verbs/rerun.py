@@ -6,7 +6,7 @@ from ..decide import Plan, Target
 from ..rebyte import RebyteError
 from ..report import ThreadMarker
 from ..session import EXIT_OK, Session
-from ..track import follow
+from ..track import follow, open_check_run
 from .start import task_facts
 
 
@@ -33,9 +33,14 @@ def already_started(session: Session, found: ThreadMarker, plan: Plan, target: T
         )
         session.outcome.facts = facts
         session.outcome.status = task.status.value if task else ""
-        if task is None or not session.settings.following:
+        settings = session.settings
+        if task is None or not settings.following:
             return EXIT_OK
-        return follow(session, rebyte, facts, target)
+        check_run = marker.check_run
+        if check_run is None and settings.check_run:
+            head_sha = target.head_sha or settings.sha or None
+            check_run = open_check_run(session.github, session.workflow, facts, head_sha, handed_over=False)
+        return follow(session, rebyte, facts, target, check_run)
 
 
 def outcome_unknown(session: Session, found: ThreadMarker) -> int:

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect
 from ..rebyte import RebyteClient, RebyteError, TransportError
-from ..report import TaskFacts, ThreadMarker
+from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
-from ..track import follow
+from ..track import follow, open_check_run
 from . import follow_up
 
 
@@ -32,11 +32,18 @@ def run(session: Session, plan: Plan, target: Target, continue_from: ThreadMarke
         )
         if plan.visibility:
             session.outcome.facts = facts = _set_visibility(session, rebyte, facts, plan.visibility)
-        following = session.settings.following
-        session.answer.started(facts, status="running" if following else None)
+        settings = session.settings
+        following = settings.following
+        check_run = None
+        if settings.check_run:  # opened before the answer, so that the answer's marker records it
+            head_sha = target.head_sha or settings.sha or None
+            check_run = open_check_run(
+                session.github, session.workflow, facts, head_sha, handed_over=not following
+            )
+        session.answer.started(facts, state=RUNNING if following or check_run else None, check_run=check_run)
         if not following:
             return EXIT_OK
-        return follow(session, rebyte, facts, target)
+        return follow(session, rebyte, facts, target, check_run)
 
 
 def task_facts(
