@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -62,6 +64,7 @@ class GitHub:
             lazy=True,
         )
         self._repo = self._gh.get_repo(repository)
+        self.requests = 0  # requests sent (reads PyGithub retried count once)
 
     def __repr__(self) -> str:
         return f"GitHub(repository={self._repository!r})"
@@ -125,8 +128,39 @@ class GitHub:
                 user_type = comment.user.type if comment.user is not None else ""
                 if user_type != "Bot" and comment.author_association not in TRUSTED_ASSOCIATIONS:
                     continue
-                found.extend(ThreadMarker(comment.id, marker) for marker in find_markers(body))
+                found.extend(
+                    ThreadMarker(
+                        comment.id,
+                        marker,
+                        issue=issue,
+                        author=comment.user.login if comment.user is not None else "",
+                        created_at=comment.created_at,
+                    )
+                    for marker in find_markers(body)
+                )
             return found
+
+    def repository_markers(self, since: datetime) -> list[ThreadMarker]:
+        """GET /repos/{repo}/issues/comments?sort=created&direction=desc&since=… (every page, 100 a page):
+        the markers in every issue and pull request thread here, newest comment first.
+
+        ``since`` (aware) is GitHub's filter: comments updated at or after it. Believed only from
+        bots and people with a say in the repository, as :meth:`thread_markers`.
+        """
+        found: list[ThreadMarker] = []
+        url = f"{self._repo.url}/issues/comments"
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        page = 1
+        while True:
+            params = {"sort": "created", "direction": "desc", "since": stamp, "per_page": 100, "page": page}
+            with self._call("list the repository's comments"):
+                headers, data = self._gh.requester.requestJsonAndCheck("GET", url, parameters=params)
+            for raw in data if isinstance(data, list) else []:
+                found.extend(_markers_of(raw))
+            link = next((v for k, v in headers.items() if k.lower() == "link"), "")
+            if 'rel="next"' not in str(link):
+                return found
+            page += 1
 
     def comment(self, issue: int, body: str) -> PostedComment:
         """POST /repos/{repo}/issues/{issue}/comments."""
@@ -169,6 +203,7 @@ class GitHub:
     @contextmanager
     def _call(self, action: str) -> Iterator[None]:
         """Turn PyGithub's and requests' errors into one GitHubError that never holds the token."""
+        self.requests += 1
         try:
             yield
         except GithubException as error:
@@ -184,3 +219,31 @@ class GitHub:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
+
+
+def _markers_of(raw: Any) -> list[ThreadMarker]:
+    """The believable markers of one comment as GitHub's JSON gives it."""
+    if not isinstance(raw, dict):
+        return []
+    body = raw.get("body") or ""
+    if "rebyte-action:" not in body:
+        return []
+    user = raw.get("user") or {}
+    if user.get("type") != "Bot" and raw.get("author_association") not in TRUSTED_ASSOCIATIONS:
+        return []
+    issue_url = str(raw.get("issue_url") or "")
+    number = issue_url.rsplit("/", 1)[-1]
+    try:
+        created = datetime.fromisoformat(str(raw.get("created_at")).replace("Z", "+00:00"))
+    except ValueError:
+        created = None
+    return [
+        ThreadMarker(
+            int(raw["id"]),
+            marker,
+            issue=int(number) if number.isdigit() else None,
+            author=str(user.get("login") or ""),
+            created_at=created,
+        )
+        for marker in find_markers(body)
+    ]

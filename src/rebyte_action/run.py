@@ -16,6 +16,7 @@ from .commands import UsageError
 from .decide import Target, bot_allowed, prompt_too_long, read_command
 from .events import Skip, parse_event
 from .github import GitHub, GitHubError
+from .reconcile import reconcile
 from .report import fork_comment, permission_comment, summary
 from .session import EXIT_FAILED, EXIT_OK, Outcome, Session
 from .settings import Settings
@@ -30,6 +31,8 @@ def execute(settings: Settings, workflow: Workflow) -> int:
     """One run, start to end: the exit code; outputs and the step summary are always written."""
     session = Session(settings, workflow)
     try:
+        if settings.mode == "reconcile":
+            return reconcile(session)
         return _flow(session)
     except GitHubError as error:
         return session.fail("GitHub call failed", str(error), comment=False)
@@ -65,10 +68,9 @@ def _flow(session: Session) -> int:
     actor = trigger.actor
     if actor.is_bot and not bot_allowed(actor.login, settings.allowed_bots):
         return session.skip(f"{actor.login} is a bot; list it in allowed-bots to let it start tasks")
-    if not _ready(session, "github"):
+    github = session.connect()
+    if github is None:
         return EXIT_FAILED
-    token = settings.github_token.get_secret_value() if settings.github_token else ""
-    github = session.github = GitHub(token, settings.api_url, session.repository)
 
     refusal = _authorise(session, github)
     if refusal is not None:
@@ -79,7 +81,7 @@ def _flow(session: Session) -> int:
         return session.skip("the pull request comes from a fork, and allow-forks is off")
     # Checked this late so that requests refused above need no secret: GitHub gives
     # none to workflows run for pull requests from forks.
-    if not _ready(session, "rebyte"):
+    if not session.ready("rebyte"):
         return EXIT_FAILED
 
     session.react("eyes")  # at once: creating the task can take minutes
@@ -91,58 +93,28 @@ def _flow(session: Session) -> int:
     problem = prompt_too_long(command)
     if problem is not None:
         if trigger.kind == "direct":
-            workflow_error(session, f"input 'prompt': {problem}")
+            session.workflow_error(f"input 'prompt': {problem}")
             return EXIT_FAILED
         return help.usage_error(session, problem)
     return dispatch(session, command, payload, target)
-
-
-def workflow_error(session: Session, message: str) -> None:
-    session.workflow.error(message)
-    session.outcome.failed = True
 
 
 def _load_event(session: Session) -> dict[str, Any] | None:
     """GITHUB_EVENT_PATH's JSON object; None (after an ::error::) when it cannot be read."""
     path = session.settings.event_path
     if not path:
-        workflow_error(
-            session, "GITHUB_EVENT_PATH is not set: run this action from a GitHub Actions workflow"
-        )
+        session.workflow_error("GITHUB_EVENT_PATH is not set: run this action from a GitHub Actions workflow")
         return None
     try:
         with open(path, encoding="utf-8") as handle:
             payload = json.load(handle)
     except (OSError, ValueError) as error:
-        workflow_error(session, f"cannot read the event at GITHUB_EVENT_PATH ({path}): {error}")
+        session.workflow_error(f"cannot read the event at GITHUB_EVENT_PATH ({path}): {error}")
         return None
     if not isinstance(payload, dict):
-        workflow_error(session, f"the event at GITHUB_EVENT_PATH ({path}) is not a JSON object")
+        session.workflow_error(f"the event at GITHUB_EVENT_PATH ({path}) is not a JSON object")
         return None
     return payload
-
-
-def _ready(session: Session, service: str) -> bool:
-    """Whether the inputs needed to talk to ``service`` are there; an ::error:: per missing one."""
-    settings = session.settings
-    problems = []
-    if service == "github":
-        if not settings.github_token or not settings.github_token.get_secret_value().strip():
-            problems.append("input 'github-token' is empty: leave it out to use ${{ github.token }}")
-        if not session.repository:
-            problems.append("GITHUB_REPOSITORY is not set: run this action from a GitHub Actions workflow")
-    elif not settings.rebyte_api_key or not settings.rebyte_api_key.get_secret_value().strip():
-        problems.append(
-            "input 'rebyte-api-key' is empty: add `rebyte-api-key: ${{ secrets.REBYTE_API_KEY }}` to the "
-            "step's `with:` and store the key as a repository secret (workflows run for pull requests "
-            "from forks get no secrets)"
-        )
-    for problem in problems:
-        workflow_error(session, problem)
-    if problems:
-        session.outcome.headline = "not started: the step is misconfigured"
-        session.outcome.detail = "\n".join(f"- {p}" for p in problems)
-    return not problems
 
 
 def _authorise(session: Session, github: GitHub) -> int | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import httpx
+
 from .answer import Answer
 from .events import Trigger
 from .github import GitHub, GitHubError
@@ -70,12 +72,52 @@ class Session:
         subject = self.trigger.subject if self.trigger else None
         return subject.number if subject else None
 
-    def rebyte(self) -> RebyteClient:
+    def rebyte(self, transport: httpx.BaseTransport | None = None) -> RebyteClient:
         """A Rebyte client with the step's key and base URL; use it as a context manager."""
         key = self.settings.rebyte_api_key
-        return RebyteClient(key.get_secret_value() if key else "", base_url=self.settings.rebyte_base_url)
+        return RebyteClient(
+            key.get_secret_value() if key else "", base_url=self.settings.rebyte_base_url, transport=transport
+        )
+
+    def connect(self) -> GitHub | None:
+        """The GitHub connection (no request yet), or None after an ::error:: per missing input."""
+        if not self.ready("github"):
+            return None
+        token = self.settings.github_token.get_secret_value() if self.settings.github_token else ""
+        self.github = GitHub(token, self.settings.api_url, self.repository)
+        return self.github
+
+    def ready(self, service: str) -> bool:
+        """Whether the inputs needed to talk to ``service`` ("github" or "rebyte") are there;
+        an ::error:: per missing one."""
+        settings = self.settings
+        problems = []
+        if service == "github":
+            if not settings.github_token or not settings.github_token.get_secret_value().strip():
+                problems.append("input 'github-token' is empty: leave it out to use ${{ github.token }}")
+            if not self.repository:
+                problems.append(
+                    "GITHUB_REPOSITORY is not set: run this action from a GitHub Actions workflow"
+                )
+        elif not settings.rebyte_api_key or not settings.rebyte_api_key.get_secret_value().strip():
+            problems.append(
+                "input 'rebyte-api-key' is empty: add `rebyte-api-key: ${{ secrets.REBYTE_API_KEY }}` to "
+                "the step's `with:` and store the key as a repository secret (workflows run for pull "
+                "requests from forks get no secrets)"
+            )
+        for problem in problems:
+            self.workflow_error(problem)
+        if problems:
+            self.outcome.headline = "not started: the step is misconfigured"
+            self.outcome.detail = "\n".join(f"- {p}" for p in problems)
+        return not problems
 
     # -- what every step does ---------------------------------------------------------
+
+    def workflow_error(self, message: str) -> None:
+        """An ::error:: annotation, and the run fails."""
+        self.workflow.error(message)
+        self.outcome.failed = True
 
     def react(self, content: str) -> None:
         """Add a reaction to the request (its comment, or the issue for a label); a failure is a warning."""
