@@ -33,11 +33,12 @@ def test_wait_follows_the_task_and_marks_the_comment_completed(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_COMMENTS_1,
         patch_comment(github),  # pending -> started, running
         patch_comment(github),  # running -> completed
         REACT_ON_COMMENT,  # 🚀 on the request: it is done
     ]
-    started = github.requests()[4].body["body"]
+    started = github.requests()[5].body["body"]
     assert "🚀 **Rebyte task started**" in started and "| Status | ⏳ running |" in started
     (comment,) = github.comments(1)
     assert "✅ **Rebyte task completed**" in comment["body"]
@@ -111,6 +112,7 @@ def test_a_check_run_on_the_pull_requests_head_follows_the_task(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_COMMENTS_1,
         f"POST {R}/check-runs",  # before the answer, whose marker records its id
         patch_comment(github),
         patch_comment(github),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
 from .commands import Command, UsageError, parse_command
 from .events import Trigger
@@ -126,6 +128,32 @@ def latest_task(markers: Iterable[ThreadMarker]) -> ThreadMarker | None:
     return latest(m for m in markers if m.marker.kind == "task" and m.marker.task_id)
 
 
+def whose_turn(
+    markers: Iterable[ThreadMarker], *, mine: int, request: str, now: datetime, stale_after: timedelta
+) -> ThreadMarker | Literal["start", "wait"]:
+    """After posting its pending answer (comment ``mine``), may this request start the thread's task?
+
+    GitHub's comment ids grow with time, so among requests racing in one thread the one
+    whose pending answer came first starts the task; the others wait for it, then continue it.
+    Returns the thread's task once there is one (not canceled), "wait" while an earlier
+    pending answer of another request (younger than ``stale_after``: older ones are
+    abandoned) has no task yet, and "start" otherwise.
+    """
+    markers = list(markers)
+    task = latest_task(markers)
+    if task is not None and task.marker.status != "canceled":
+        return task
+    for found in markers:
+        if (
+            found.marker.kind == "pending"
+            and found.comment_id < mine
+            and found.marker.request != request
+            and (found.created_at is None or now - found.created_at < stale_after)
+        ):
+            return "wait"
+    return "start"
+
+
 def branch_of(ref: object) -> str | None:
     """``refs/heads/x`` is branch ``x``; a tag or anything else is no branch."""
     if isinstance(ref, str) and ref.startswith("refs/heads/"):
@@ -170,4 +198,5 @@ __all__ = [
     "prompt_too_long",
     "read_command",
     "wants_fresh_task",
+    "whose_turn",
 ]

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     reconcile_days: float = Field(14.0, gt=0, validation_alias=_input("reconcile-days"))
     # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
+    # Not an input: how long a request waits for an earlier request's task in the same thread.
+    race_seconds: float = Field(120.0, gt=0, validation_alias="REBYTE_ACTION_RACE_SECONDS")
 
     # -- the runner's variables ------------------------------------------------------
     event_name: str = Field("", validation_alias="GITHUB_EVENT_NAME")

@@ -63,4 +63,4 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
     continue_from = None if wants_fresh_task(command) else latest_task(markers)
     if continue_from is not None and continue_from.marker.status == "canceled":
         continue_from = None  # canceled (deleted on Rebyte): the thread starts over
-    return start.run(session, plan, target, continue_from)
+    return start.run(session, plan, target, continue_from, fresh=wants_fresh_task(command))

@@ -5,19 +5,41 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect
+from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
 from ..rebyte import RebyteClient, RebyteError, TransportError
 from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 from ..track import follow, open_check_run
 from . import follow_up
 
+STALE_PENDING = timedelta(minutes=15)  # a pending answer older than this was abandoned by its run
+MAX_PAUSE = 5.0  # seconds between looks while waiting for an earlier request's task
 
-def run(session: Session, plan: Plan, target: Target, continue_from: ThreadMarker | None = None) -> int:
-    """Create the task (or continue ``continue_from``'s), answer, and follow it when the step waits."""
+
+def run(
+    session: Session, plan: Plan, target: Target, continue_from: ThreadMarker | None = None, *, fresh: bool
+) -> int:
+    """Create the task (or continue ``continue_from``'s), answer, and follow it when the step waits.
+
+    A request that would start the thread's first task, and finds (after posting its pending
+    answer) an earlier request racing it, waits for that one's task and continues it instead.
+    """
     session.answer.pending(continuing=bool(continue_from))
+    if continue_from is None and not fresh and session.issue is not None:
+        turn = _take_turn(session)
+        if turn is None:
+            return session.fail(
+                "Not started: an earlier request in this thread is still starting its task",
+                f"Another request in this thread was starting a Rebyte task when this one came, so "
+                f"this one was to be sent to that task; it did not appear within "
+                f"{session.settings.race_seconds:g} seconds. Nothing was started, so that nothing is "
+                "paid for twice: ask again once that request is answered.",
+            )
+        continue_from = turn if isinstance(turn, ThreadMarker) else None
     with session.rebyte() as rebyte:
         try:
             facts = follow_up.send(session, rebyte, plan, continue_from) if continue_from else None
@@ -44,6 +66,35 @@ def run(session: Session, plan: Plan, target: Target, continue_from: ThreadMarke
         if not following:
             return EXIT_OK
         return follow(session, rebyte, facts, target, check_run)
+
+
+def _take_turn(session: Session) -> ThreadMarker | bool | None:
+    """Re-read the thread (GET its comments) until it is this request's turn: the thread's task to
+    continue, True to start one, or None when an earlier request's task never came."""
+    settings, trigger, github = session.settings, session.trigger, session.github
+    assert trigger is not None and github is not None and session.issue is not None
+    mine = session.answer.comment_id
+    if mine is None:
+        return True
+    deadline = time.monotonic() + settings.race_seconds
+    pause = settings.poll_seconds
+    while True:
+        turn = whose_turn(
+            github.thread_markers(session.issue),
+            mine=mine,
+            request=trigger.request_key,
+            now=datetime.now(UTC),
+            stale_after=STALE_PENDING,
+        )
+        if turn == "start":
+            return True
+        if isinstance(turn, ThreadMarker):
+            return turn
+        if time.monotonic() >= deadline:
+            return None
+        session.workflow.log("An earlier request in this thread is starting its task: waiting to join it")
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(MAX_PAUSE, pause * 1.5)
 
 
 def task_facts(
