@@ -159,3 +159,21 @@ def test_reconcile_max_takes_the_oldest_first_and_old_tasks_are_left_alone(
     assert "1 more open task(s) are left for the next run" in result.summary
     assert "1 open task(s) older than 14 days (reconcile-days) are left alone" in result.summary
     assert not emulator.requests("GET", f"/v1/tasks/{newest}")
+
+
+def test_a_task_that_completes_after_its_run_stopped_following_trades_the_confused_reaction_for_a_rocket(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    result = action.run(
+        "issue_comment",
+        comment_event("/rebyte fix [emulate:seconds=1]"),
+        wait="true",
+        timeout_minutes="0.002",
+        raw_env={"REBYTE_ACTION_POLL_SECONDS": "0.05"},
+    )
+    assert result.returncode == 1
+    assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
+    time.sleep(1.2)
+    assert action.run("schedule", SCHEDULE, mode="reconcile").returncode == 0
+    assert [r["content"] for r in github.reactions()] == ["eyes", "rocket"]
+    assert "✅ **Rebyte task completed**" in github.comments(1)[0]["body"]

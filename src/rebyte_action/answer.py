@@ -77,10 +77,14 @@ def show_state(
     check_run: int | None,
     handed_over: bool = False,
     react: bool = True,
+    was: TaskState | None = None,
+    me: str = "",
 ) -> list[str]:
     """Show ``state`` everywhere it belongs: the status comment (PATCH), the check run (PATCH,
     completed with the state's conclusion once the task ended or is no longer followed), and
-    for an ending the final reaction on the request (POST; 🚀 completed, 😕 otherwise).
+    for an ending the final reaction on the request (POST; 🚀 completed, 😕 otherwise). When the
+    comment showed ``was`` (timed out, lost track: 😕) and the task then completed, ``me``'s 😕
+    is taken back (GET and DELETE), so that the request does not show both.
 
     GitHub's refusals become warnings; returns what was written, e.g. ``["comment", "check run"]``.
     """
@@ -109,6 +113,8 @@ def show_state(
         try:
             github.react(state.reaction, issue=on_issue, comment_id=on_comment, review=review)
             written.append("reaction")
+            if me and was is not None and was.reaction and was.reaction != state.reaction:
+                github.unreact(was.reaction, me, issue=on_issue, comment_id=on_comment, review=review)
         except GitHubError as error:
-            workflow.warning(f"Could not add the {state.reaction} reaction: {error}")
+            workflow.warning(f"Could not set the {state.reaction} reaction: {error}")
     return written

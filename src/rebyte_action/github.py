@@ -100,6 +100,31 @@ class GitHub:
             else:
                 self._repo.get_issue(issue).get_comment(comment_id).create_reaction(content)
 
+    def unreact(
+        self, content: str, login: str, *, issue: int, comment_id: int | None = None, review: bool = False
+    ) -> int:
+        """Take back ``login``'s ``content`` reactions: GET …/reactions?content=, then DELETE …/reactions/{id}
+        for each; how many were taken back."""
+        if comment_id is None:
+            base = f"{self._repo.url}/issues/{issue}/reactions"
+        elif review:
+            base = f"{self._repo.url}/pulls/comments/{comment_id}/reactions"
+        else:
+            base = f"{self._repo.url}/issues/comments/{comment_id}/reactions"
+        with self._call(f"read the {content} reactions"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET", base, parameters={"content": content, "per_page": 100}
+            )
+        mine = [
+            r["id"]
+            for r in (data if isinstance(data, list) else [])
+            if isinstance(r, dict) and (r.get("user") or {}).get("login") == login
+        ]
+        for reaction_id in mine:
+            with self._call(f"take back the {content} reaction"):
+                self._gh.requester.requestJsonAndCheck("DELETE", f"{base}/{reaction_id}")
+        return len(mine)
+
     def pull(self, number: int) -> PullInfo:
         """GET /repos/{repo}/pulls/{number}: its head branch and where the head lives."""
         with self._call(f"read pull request #{number}"):

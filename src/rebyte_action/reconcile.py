@@ -174,6 +174,8 @@ def _settle(session: Session, github: GitHub, rebyte: RebyteClient, row: _Row, n
             request_key=comment.marker.request,
             state=state,
             check_run=comment.marker.check_run,
+            was=comment.marker.state,
+            me=comment.author,  # who posted the answer also set its reactions
         )
         row.wrote.extend(w for w in wrote if w not in row.wrote)
 

@@ -17,7 +17,8 @@ from .decide import Target, bot_allowed, prompt_too_long, read_command
 from .events import Skip, parse_event
 from .github import GitHub, GitHubError
 from .reconcile import reconcile
-from .report import fork_comment, permission_comment, summary
+from .replies import fork_comment, permission_comment
+from .report import summary
 from .session import EXIT_FAILED, EXIT_OK, Outcome, Session
 from .settings import Settings
 from .track import Cancelled

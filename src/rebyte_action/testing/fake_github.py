@@ -261,8 +261,22 @@ class FakeGitHub(BackgroundServer):
             )
         ):
             on = rest.rsplit("/reactions", 1)[0]
-            found = [r for r in self.state.reactions if r["on"] == on]
+            wanted = (request.query.get("content") or [""])[0]
+            found = [r for r in self.state.reactions if r["on"] == on and wanted in ("", r["content"])]
             return self._page(found, request, f"{self.url}{prefix}{route}")
+        if method == "DELETE" and (
+            match := re.fullmatch(
+                r"(/issues/comments/\d+|/pulls/comments/\d+|/issues/\d+)/reactions/(\d+)",
+                rest,
+            )
+        ):
+            for reaction in self.state.reactions:
+                if reaction["on"] == match.group(1) and reaction["id"] == int(match.group(2)):
+                    if reaction["user"] != self.state.actor:
+                        return 403, {"message": "Must have admin rights to Repository."}, {}
+                    self.state.reactions.remove(reaction)
+                    return 204, None, {}
+            return 404, {"message": "Not Found"}, {}
         if method == "GET" and rest == "/issues/comments":
             return self._repository_comments(request, f"{self.url}{prefix}{route}")
         if method == "GET" and (match := re.fullmatch(r"/pulls/(\d+)", rest)):
@@ -418,7 +432,7 @@ class _Handler(BaseHTTPRequestHandler):
             authorization=self.headers.get("Authorization"),
         )
         status, answer, headers = self.server.fake.handle(request, prefix)
-        payload = json.dumps(answer).encode()
+        payload = b"" if status == 204 else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))

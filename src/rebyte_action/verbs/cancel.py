@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from ..answer import show_state
 from ..decide import describe_rebyte_error
 from ..rebyte import NotFoundError, RebyteError
-from ..report import TaskFacts, TaskState, ThreadMarker, cancel_comment, no_task_comment
+from ..replies import cancel_comment, no_task_comment
+from ..report import TaskFacts, TaskState, ThreadMarker
 from ..session import EXIT_OK, Session
 
 

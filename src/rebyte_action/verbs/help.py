@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..report import usage_comment
+from ..replies import usage_comment
 from ..session import Session
 
 

@@ -7,7 +7,8 @@ from dataclasses import replace
 from ..decide import describe_rebyte_error
 from ..github import GitHubError
 from ..rebyte import NotFoundError, RebyteError
-from ..report import TaskFacts, ThreadMarker, no_task_comment, share_comment, started_comment
+from ..replies import no_task_comment, share_comment
+from ..report import TaskFacts, ThreadMarker, started_comment
 from ..session import EXIT_OK, Session
 
 

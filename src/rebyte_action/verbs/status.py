@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..decide import describe_rebyte_error
 from ..rebyte import NotFoundError, RebyteError
-from ..report import TaskFacts, ThreadMarker, no_task_comment, status_comment
+from ..replies import no_task_comment, status_comment
+from ..report import TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 
 
