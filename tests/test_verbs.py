@@ -95,7 +95,9 @@ def test_share_makes_the_task_public_and_both_the_reply_and_the_status_comment_c
 def test_cancel_deletes_the_task_ends_its_comment_canceled_and_the_next_request_starts_a_new_task(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
-    first = action.run("issue_comment", comment_event("/rebyte fix [emulate:hang]"))
+    first = action.run(
+        "issue_comment", comment_event("/rebyte fix [emulate:hang]"), check_run="true", wait="false"
+    )
     result = action.run("issue_comment", later("/rebyte cancel"))
     assert result.returncode == 0, result.log
     task = only_task(emulator)
@@ -112,6 +114,8 @@ def test_cancel_deletes_the_task_ends_its_comment_canceled_and_the_next_request_
         ("eyes", "/issues/comments/600"),
         ("confused", "/issues/comments/492700400"),
     ]
+    (run,) = github.check_runs()
+    assert (run["status"], run["conclusion"]) == ("completed", "cancelled")
     assert result.outputs["status"] == "canceled"
     again = action.run("issue_comment", later("/rebyte try again", 700))
     assert again.returncode == 0, again.log

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .decide import reaction_target
 from .github import GitHub, GitHubError
 from .report import TaskFacts, TaskState, check_run_text, pending_comment, started_comment
 from .workflow import Workflow
@@ -51,18 +52,6 @@ class Answer:
         else:
             github.edit_comment(issue, self.comment_id, body)
         session.outcome.comment_id = str(self.comment_id)
-
-
-def reaction_target(request_key: str | None, issue: int) -> tuple[int, int | None, bool]:
-    """Where a request's reaction goes, from its key: (issue, comment id or None, review comment?).
-
-    ``comment:ID`` and ``review_comment:ID`` are comments; a label or a direct prompt
-    (``label:N:run``, ``run:ID``) reacts on the issue or pull request itself.
-    """
-    kind, _, rest = (request_key or "").partition(":")
-    if kind in ("comment", "review_comment") and rest.isdigit():
-        return issue, int(rest), kind == "review_comment"
-    return issue, None, False
 
 
 def show_state(

@@ -154,6 +154,18 @@ def whose_turn(
     return "start"
 
 
+def reaction_target(request_key: str | None, issue: int) -> tuple[int, int | None, bool]:
+    """Where a request's reaction goes, from its key: (issue, comment id or None, review comment?).
+
+    ``comment:ID`` and ``review_comment:ID`` are comments; a label or a direct prompt
+    (``label:N:run``, ``run:ID``) reacts on the issue or pull request itself.
+    """
+    kind, _, rest = (request_key or "").partition(":")
+    if kind in ("comment", "review_comment") and rest.isdigit():
+        return issue, int(rest), kind == "review_comment"
+    return issue, None, False
+
+
 def branch_of(ref: object) -> str | None:
     """``refs/heads/x`` is branch ``x``; a tag or anything else is no branch."""
     if isinstance(ref, str) and ref.startswith("refs/heads/"):
@@ -196,6 +208,7 @@ __all__ = [
     "make_plan",
     "may_have_taken_effect",
     "prompt_too_long",
+    "reaction_target",
     "read_command",
     "wants_fresh_task",
     "whose_turn",
