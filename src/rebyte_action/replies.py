@@ -22,14 +22,19 @@ def addressed(asker: str, request_url: str | None) -> str:
 
 
 def usage_comment(
-    phrase: str, problem: str | None, *, asker: str = "", request_url: str | None = None
+    phrase: str,
+    problem: str | None,
+    *,
+    asker: str = "",
+    request_url: str | None = None,
+    request_key: str | None = None,
 ) -> str:
     """The usage with the configured phrase; with ``problem`` what could not be read first."""
     if problem:
         head = f"⚠️ {addressed(asker, request_url)}: I could not read that command: {problem}."
     else:
         head = f"{addressed(asker, request_url)}: here is what I understand."
-    return reply_comment(f"{head}\n\nUsage:\n\n```text\n{usage(phrase)}\n```")
+    return reply_comment(f"{head}\n\nUsage:\n\n```text\n{usage(phrase)}\n```", request_key)
 
 
 def permission_comment(login: str, have: str, need: str) -> str:

@@ -22,4 +22,10 @@ def _usage(session: Session, problem: str | None) -> str:
     trigger = session.trigger
     asker = trigger.actor.login if trigger else ""
     request_url = trigger.comment.url if trigger and trigger.comment else None
-    return usage_comment(session.settings.trigger_phrase, problem, asker=asker, request_url=request_url)
+    return usage_comment(
+        session.settings.trigger_phrase,
+        problem,
+        asker=asker,
+        request_url=request_url,
+        request_key=trigger.request_key if trigger else None,
+    )
