@@ -150,6 +150,8 @@ def test_reconcile_max_takes_the_oldest_first_and_old_tasks_are_left_alone(
     for issue in (2, 3):
         seed(github, emulator, issue, "go", check=False)
     newest, _, _ = seed(github, emulator, 4, "go", check=False)
+    legacy = emulator.state.create_task({"prompt": "go"})  # an answer from before markers kept facts
+    github.add_comment(5, f'🚀 started\n\n<!-- rebyte-action:task {{"task":"{legacy["id"]}"}} -->')
     time.sleep(0.5)
     result = action.run("schedule", SCHEDULE, mode="reconcile", reconcile_max="2")
     assert result.returncode == 0, result.log
@@ -159,6 +161,7 @@ def test_reconcile_max_takes_the_oldest_first_and_old_tasks_are_left_alone(
     assert "1 more open task(s) are left for the next run" in result.summary
     assert "1 open task(s) older than 14 days (reconcile-days) are left alone" in result.summary
     assert not emulator.requests("GET", f"/v1/tasks/{newest}")
+    assert github.comments(5)[0]["body"].startswith("🚀 started")  # left as it was
 
 
 def test_a_task_that_completes_after_its_run_stopped_following_trades_the_confused_reaction_for_a_rocket(

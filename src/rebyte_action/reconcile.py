@@ -105,6 +105,8 @@ def _open_tasks(markers: list[ThreadMarker], since: datetime) -> tuple[dict[str,
         marker = found_marker.marker
         if marker.kind != "task" or not marker.task_id or marker.is_final:
             continue
+        if marker.facts is None:  # an answer from before markers kept the facts: cannot be redrawn
+            continue
         if found_marker.created_at is not None and found_marker.created_at < since:
             too_old.add(marker.task_id)  # updated lately, but asked for too long ago: left alone
             continue

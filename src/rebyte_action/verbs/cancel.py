@@ -36,7 +36,7 @@ def run(session: Session, found: ThreadMarker | None, markers: list[ThreadMarker
     state = TaskState("canceled", detail=detail, ended_at=datetime.now(UTC))
     for open_one in markers:
         marker = open_one.marker
-        if marker.kind != "task" or marker.task_id != task_id or marker.is_final:
+        if marker.kind != "task" or marker.task_id != task_id or marker.is_final or marker.facts is None:
             continue
         facts = TaskFacts.from_marker(marker)
         started = marker.state.started_at if marker.state else None

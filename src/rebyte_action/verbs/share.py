@@ -40,7 +40,7 @@ def run(session: Session, found: ThreadMarker | None) -> int:
     session.outcome.facts = facts = replace(facts, share_url=share_url)
     session.outcome.headline = "task shared"
     session.reply(share_comment(share_url, facts.url, asker, request_url, trigger.request_key))
-    if session.issue is not None:
+    if session.issue is not None and marker.facts is not None:  # older answers cannot be redrawn
         body = started_comment(facts, marker.request, state=marker.state, check_run=marker.check_run)
         try:
             github.edit_comment(session.issue, found.comment_id, body)
