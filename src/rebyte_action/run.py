@@ -51,9 +51,11 @@ def execute(settings: Settings, workflow: Workflow) -> int:
 
 def _flow(session: Session) -> int:
     settings = session.settings
+    # load the event
     payload = _load_event(session)
     if payload is None:
         return EXIT_FAILED
+    # decide: is it a request, from whom
     decision = parse_event(
         settings.event_name,
         payload,
@@ -73,6 +75,7 @@ def _flow(session: Session) -> int:
     if github is None:
         return EXIT_FAILED
 
+    # authorise
     refusal = _authorise(session, github)
     if refusal is not None:
         return refusal
@@ -85,8 +88,10 @@ def _flow(session: Session) -> int:
     if not session.ready("rebyte"):
         return EXIT_FAILED
 
-    session.react("eyes")  # at once: creating the task can take minutes
+    # acknowledge, at once: creating the task can take minutes
+    session.react("eyes")
 
+    # dispatch to the verb; it answers, and ``execute`` finishes (outputs, summary)
     try:
         command = read_command(trigger)
     except UsageError as error:
