@@ -79,6 +79,12 @@ class Action:
     def run(
         self, event_name: str, event: dict[str, Any], *, raw_env: dict[str, str] | None = None, **inputs: str
     ) -> ActionResult:
+        return self.start(event_name, event, raw_env=raw_env, **inputs).result()
+
+    def start(
+        self, event_name: str, event: dict[str, Any], *, raw_env: dict[str, str] | None = None, **inputs: str
+    ) -> Started:
+        """Start the entry point and return at once; ``.result()`` waits for it."""
         self.runs += 1
         event_path = self.workdir / f"event-{self.runs}.json"
         event_path.write_text(json.dumps(event))
@@ -112,18 +118,34 @@ class Action:
         for name, value in inputs.items():
             env[f"INPUT_{name.upper().replace('_', '-')}"] = value
         env.update(raw_env or {})
-        completed = subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-m", "rebyte_action"],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
-            timeout=60,
-            check=False,
         )
+        return Started(process, output_path, summary_path)
+
+
+@dataclass
+class Started:
+    """A run of the entry point in progress."""
+
+    process: subprocess.Popen[str]
+    output_path: Path
+    summary_path: Path
+
+    def result(self, timeout: float = 60) -> ActionResult:
+        try:
+            stdout, stderr = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
         return ActionResult(
-            returncode=completed.returncode,
-            stdout=completed.stdout,
-            stderr=completed.stderr,
-            outputs=read_outputs(output_path.read_text()),
-            summary=summary_path.read_text(),
+            returncode=self.process.returncode,
+            stdout=stdout,
+            stderr=stderr,
+            outputs=read_outputs(self.output_path.read_text()),
+            summary=self.summary_path.read_text(),
         )

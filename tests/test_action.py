@@ -66,7 +66,7 @@ def test_a_comment_on_an_issue_starts_a_task_on_the_default_branch_and_answers_w
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
-        edit_answer(github),
+        edit_answer(github),  # options ask for a task of their own: no earlier request to wait for
     ]
     assert "Starting a Rebyte task** for @Codertocat" in github.requests()[3].body["body"]
     task = only_task(emulator)
@@ -110,6 +110,7 @@ def test_a_comment_on_a_pull_request_works_on_its_head_branch(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_COMMENTS_1,  # again, after its pending answer: is an earlier request starting a task?
         edit_answer(github),
     ]
     assert only_task(emulator).branch_name == "fix/typo"
@@ -126,6 +127,7 @@ def test_a_review_comment_starts_a_task_with_the_file_lines_and_hunk(
         f"POST {R}/pulls/comments/284312630/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
+        f"GET {R}/issues/2/comments",
         edit_answer(github, 2),
     ]
     task = only_task(emulator)
@@ -146,6 +148,7 @@ def test_the_label_on_an_issue_starts_a_task_about_the_issue(
         f"POST {R}/issues/1/reactions",
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_COMMENTS_1,  # again, after its pending answer: is an earlier request starting a task?
         edit_answer(github),
     ]
     prompt = only_task(emulator).prompts[0].text
@@ -166,6 +169,7 @@ def test_the_label_on_a_pull_request_starts_a_task_on_its_branch(
         f"POST {R}/issues/2/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
+        f"GET {R}/issues/2/comments",
         edit_answer(github, 2),
     ]
     assert only_task(emulator).branch_name == "changes"
@@ -212,6 +216,7 @@ def test_a_direct_prompt_on_a_pull_request_event_answers_on_the_pull_request(
         f"POST {R}/issues/2/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
+        f"GET {R}/issues/2/comments",
         edit_answer(github, 2),
     ]
     task = only_task(emulator)
@@ -267,7 +272,13 @@ def test_an_allowed_bot_may_start_a_task_without_a_permission_check(
     event = comment_event("/rebyte bump deps", sender="renovate[bot]", sender_type="Bot")
     result = action.run("issue_comment", event, allowed_bots="dependabot, renovate")
     assert result.returncode == 0, result.log
-    assert github.calls() == [REACT_ON_COMMENT, LIST_COMMENTS_1, POST_COMMENT_1, edit_answer(github)]
+    assert github.calls() == [
+        REACT_ON_COMMENT,
+        LIST_COMMENTS_1,
+        POST_COMMENT_1,
+        LIST_COMMENTS_1,
+        edit_answer(github),
+    ]
     assert len(emulator.state.tasks) == 1
 
 
@@ -450,7 +461,7 @@ def test_a_re_run_for_the_same_comment_starts_no_second_task(
     assert second.outputs["status"] in ("running", "completed")  # asked of Rebyte, not assumed
     assert emulator.requests("GET", f"/v1/tasks/{first.outputs['task-id']}")
     assert len(github.comments(1)) == 1
-    assert github.calls()[5:] == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1]
+    assert github.calls()[6:] == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1]
     assert "already started" in second.summary
 
 
@@ -527,6 +538,7 @@ def test_a_bad_rebyte_key_fails_loudly_on_the_issue_without_leaking_it(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_COMMENTS_1,  # again, after its pending answer: is an earlier request starting a task?
         edit_answer(github),
         REACT_ON_COMMENT,
     ]
@@ -688,6 +700,7 @@ def test_github_enterprise_server_api_urls_are_used_as_given(
         f"POST /api/v3{R}/issues/comments/492700400/reactions",
         f"GET /api/v3{R}/issues/1/comments",
         f"POST /api/v3{R}/issues/1/comments",
+        f"GET /api/v3{R}/issues/1/comments",
         edit_answer(github, prefix="/api/v3"),
     ]
     assert all(r.authorization == f"token {GITHUB_TOKEN}" for r in github.requests())
@@ -706,6 +719,9 @@ def test_inputs_are_read_in_the_underscore_spelling_too(action: Action, emulator
         ({"executor": "vim"}, "input 'executor': must be one of"),
         ({"allow_forks": "maybe"}, "input 'allow-forks'"),
         ({"visibility": "everyone"}, "input 'visibility'"),
+        ({"wait": "maybe"}, "input 'wait': must be one of auto, true, false"),
+        ({"mode": "sweep"}, "input 'mode': must be one of run, reconcile"),
+        ({"reconcile_max": "0"}, "input 'reconcile-max'"),
     ],
 )
 def test_a_bad_input_is_named_with_what_to_do(
@@ -795,7 +811,12 @@ def test_a_long_thread_is_read_page_by_page_to_find_its_task(
     assert second.returncode == 0, second.log
     assert second.outputs["task-id"] == first.outputs["task-id"]
     pages = [r.query.get("page", ["1"])[0] for r in github.requests() if str(r) == LIST_COMMENTS_1]
-    assert pages == ["1", "1", "2"]  # the first run's one page, then two
+    assert pages == [
+        "1",
+        "1",
+        "1",
+        "2",
+    ]  # the first run's page twice (before and after its pending answer), then two
 
 
 def test_a_direct_prompt_over_the_limit_fails_the_step_naming_the_input(

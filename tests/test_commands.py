@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rebyte_action.commands import Command, UsageError, parse_command
+from rebyte_action.commands import Command, UsageError, parse_command, usage
 
 
 def test_a_plain_prompt_is_the_whole_text() -> None:
@@ -60,8 +60,27 @@ def test_help_is_a_subcommand(text: str) -> None:
     assert parse_command(text).help is True
 
 
-def test_help_followed_by_words_is_a_prompt() -> None:
-    assert parse_command("help me fix this").prompt == "help me fix this"
+@pytest.mark.parametrize("verb", ["status", "share", "cancel", "help"])
+def test_a_verb_alone_is_that_verb_whatever_its_case(verb: str) -> None:
+    assert parse_command(f"  {verb.upper()} ").verb == verb
+    assert parse_command(verb).prompt == ""
+
+
+@pytest.mark.parametrize("text", ["status of the migration?", "cancel the old job", "help me fix this"])
+def test_a_verb_followed_by_words_is_refused_pointing_at_the_escape(text: str) -> None:
+    with pytest.raises(UsageError, match="put `--` before it"):
+        parse_command(text)
+
+
+@pytest.mark.parametrize("text", ["status of the migration?", "help me fix this", "cancel"])
+def test_double_dash_sends_a_prompt_that_starts_with_a_verb(text: str) -> None:
+    assert parse_command(f"-- {text}") == Command(prompt=text)
+
+
+def test_the_usage_shows_the_configured_phrase_for_every_line() -> None:
+    text = usage("/agent")
+    assert "/rebyte" not in text
+    assert "/agent [options]" in text and "/agent status" in text and "/agent -- <prompt>" in text
 
 
 @pytest.mark.parametrize(

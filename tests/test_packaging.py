@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from rebyte_action.run import Outcome
+from rebyte_action.session import Outcome
 from rebyte_action.settings import Settings
 
 ROOT = Path(__file__).parent.parent

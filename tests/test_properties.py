@@ -30,7 +30,7 @@ def test_any_command_text_parses_or_is_a_usage_error(text: str) -> None:
     except UsageError as error:
         assert str(error)  # noqa: PT017 - either outcome is fine; a crash is not
     else:
-        assert command.help or command.prompt.strip()
+        assert command.verb or command.prompt.strip()
 
 
 @settings(max_examples=300, deadline=None)

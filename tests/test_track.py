@@ -33,28 +33,44 @@ def test_wait_follows_the_task_and_marks_the_comment_completed(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_COMMENTS_1,
         patch_comment(github),  # pending -> started, running
         patch_comment(github),  # running -> completed
+        REACT_ON_COMMENT,  # 🚀 on the request: it is done
     ]
-    started = github.requests()[4].body["body"]
-    assert "| Status | ⏳ running |" in started
+    started = github.requests()[5].body["body"]
+    assert "🚀 **Rebyte task started**" in started and "| Status | ⏳ running |" in started
     (comment,) = github.comments(1)
+    assert "✅ **Rebyte task completed**" in comment["body"]
     assert "| Status | ✅ completed |" in comment["body"]
+    assert "| Ended | " in comment["body"] and " after it started |" in comment["body"]
+    assert [r["content"] for r in github.reactions()] == ["eyes", "rocket"]
     assert '"task":"' in comment["body"]  # the marker survives the edit
     assert result.outputs["status"] == "completed"
     assert "task completed" in result.summary
 
 
 @pytest.mark.parametrize(
-    ("directive", "status", "icon"),
-    [("[emulate:fail]", "failed", "❌"), ("[emulate:cancel]", "canceled", "🚫")],
+    ("directive", "status", "icon", "conclusion"),
+    [("[emulate:fail]", "failed", "❌", "failure"), ("[emulate:cancel]", "canceled", "🚫", "cancelled")],
 )
-def test_a_task_that_fails_fails_the_step_and_says_so(
-    action: Action, emulator: Emulator, github: FakeGitHub, directive: str, status: str, icon: str
+def test_a_task_that_fails_fails_the_step_and_heading_row_reaction_and_check_run_agree(
+    action: Action,
+    emulator: Emulator,
+    github: FakeGitHub,
+    directive: str,
+    status: str,
+    icon: str,
+    conclusion: str,
 ) -> None:
-    result = action.run("issue_comment", comment_event(f"/rebyte fix {directive}"), wait="true", raw_env=FAST)
+    result = action.run(
+        "issue_comment", comment_event(f"/rebyte fix {directive}"), check_run="true", raw_env=FAST
+    )
     assert result.returncode == 1
-    assert f"| Status | {icon} {status} |" in github.comments(1)[0]["body"]
+    body = github.comments(1)[0]["body"]
+    assert f"{icon} **Rebyte task {status}**" in body and "started**" not in body
+    assert f"| Status | {icon} {status} |" in body and "| Ended | " in body
+    assert github.check_runs()[0]["conclusion"] == conclusion
     assert len(github.comments(1)) == 1  # the status comment says it; no second comment
     assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
     assert f"::error title=rebyte-action::The Rebyte task ended {status}" in result.stdout
@@ -72,7 +88,11 @@ def test_following_stops_at_the_timeout_and_the_task_goes_on(
         raw_env=FAST,
     )
     assert result.returncode == 1
-    assert "no longer followed here" in github.comments(1)[0]["body"]
+    body = github.comments(1)[0]["body"]
+    assert "⏱️ **Rebyte task still running, no longer followed**" in body
+    assert "| Status | ⏱️ still running after 0.005 minutes; no longer followed here |" in body
+    assert '"status":"timed out"' in body  # not final: the reconciler will look again
+    assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
     assert result.outputs["status"] == "running"
     assert "Stopped following the task" in result.stdout
     assert only_task(emulator).status(emulator.state.now()) == "running"
@@ -92,11 +112,14 @@ def test_a_check_run_on_the_pull_requests_head_follows_the_task(
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_COMMENTS_1,
+        f"POST {R}/check-runs",  # before the answer, whose marker records its id
         patch_comment(github),
-        f"POST {R}/check-runs",
         patch_comment(github),
         f"PATCH {R}/check-runs/{github.check_runs()[0]['id']}",
+        REACT_ON_COMMENT,
     ]
+    assert f'"check":{github.check_runs()[0]["id"]}' in github.comments(1)[0]["body"]
     (run,) = github.check_runs()
     task = only_task(emulator)
     assert run["name"] == "Rebyte"
@@ -213,3 +236,18 @@ def test_a_re_run_of_a_waiting_run_follows_the_task_it_already_started(
     (answer,) = github.comments(1)
     assert "| Status | ✅ completed |" in answer["body"]
     assert "`Codertocat/Hello-World` on branch `master`" in answer["body"]
+
+
+def test_losing_track_of_the_task_says_so_in_heading_and_row(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    emulator.add_fault(kind="status", status=400, times=-1, match="GET /v1/tasks/")
+    result = action.run("issue_comment", comment_event("/rebyte fix"), wait="true", raw_env=FAST)
+    assert result.returncode == 1
+    body = github.comments(1)[0]["body"]
+    assert (
+        "⚠️ **Lost track of the Rebyte task**" in body
+        and "| Status | ⚠️ unknown: the action lost track" in body
+    )
+    assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
+    assert result.outputs["status"] == "unknown"

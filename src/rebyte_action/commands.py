@@ -1,11 +1,12 @@
 """The ``/rebyte`` grammar: the text after the phrase in, a :class:`Command` or :class:`UsageError` out.
 
     /rebyte [options] <prompt>
-    /rebyte help
+    /rebyte status | share | cancel | help
 
 Options come before the prompt, as ``--name value``, ``--name=value`` or ``name=value``.
 The first word that is not an option starts the prompt, which runs to the end of the
-comment with its line breaks kept. ``--`` ends the options early.
+comment with its line breaks kept. ``--`` ends the options early. A verb stands alone:
+a prompt that starts with one (``status of the migration?``) needs ``--`` before it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from .rebyte.models import KNOWN_EXECUTORS
 
 USAGE = """\
-/rebyte [options] <what the agent should do>
+{phrase} [options] <what the agent should do>
 
 options (before the prompt):
   --executor NAME   opencode, claude, gemini or codex
@@ -28,7 +29,17 @@ options (before the prompt):
   --new             start a new task instead of continuing this thread's task
 
 also written as key=value: executor=claude model=lite skills=a,b branch=dev
-/rebyte help        shows this help"""
+{phrase} -- <prompt>   a prompt that starts with a verb or a dash
+
+commands (status, share and cancel act on this thread's task):
+{verbs}"""
+VERBS = ("status", "share", "cancel", "help")
+VERB_HELP = {
+    "status": "the task's status, its prompts and the live URL",
+    "share": "make the task public and answer with its share link",
+    "cancel": "stop the task; a later request starts a new one",
+    "help": "shows this help",
+}
 
 VALUE_OPTIONS = ("executor", "model", "skill", "skills", "branch")
 FLAG_OPTIONS = ("public", "new")
@@ -51,14 +62,37 @@ class Command:
     branch: str | None = None
     public: bool = False
     new: bool = False
-    help: bool = False
+    verb: str | None = None  # one of VERBS; then there is no prompt
+
+    @property
+    def help(self) -> bool:
+        return self.verb == "help"
+
+
+def usage(phrase: str) -> str:
+    """The usage text with the configured trigger phrase."""
+    width = max(len(f"{phrase} {v}") for v in VERBS) + 2
+    verbs = "\n".join(f"  {f'{phrase} {verb}':<{width}}{VERB_HELP[verb]}" for verb in VERBS)
+    return USAGE.format(phrase=phrase, verbs=verbs)
 
 
 def parse_command(text: str) -> Command:
-    """Parse everything after the trigger phrase."""
+    """Parse everything after the trigger phrase: a verb alone, or options and a prompt.
+
+    Raises :class:`UsageError` (its message in words for the commenter) when malformed.
+    """
     stripped = text.strip()
-    if stripped.lower() in ("help", "--help", "-h"):
-        return Command(help=True)
+    if stripped.lower() in ("--help", "-h"):
+        return Command(verb="help")
+    first = stripped.split(maxsplit=1)[0] if stripped else ""
+    if first.lower() in VERBS:
+        verb = first.lower()
+        if stripped[len(first) :].strip():
+            raise UsageError(
+                f"`{verb}` takes nothing after it; to send a prompt that starts with “{first}”, "
+                f"put `--` before it"
+            )
+        return Command(verb=verb)
     values: dict[str, str] = {}
     skills: list[str] = []
     flags: set[str] = set()

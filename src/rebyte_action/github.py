@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
 
-from .report import TRUSTED_ASSOCIATIONS, Marker, find_markers
+from .report import TRUSTED_ASSOCIATIONS, ThreadMarker, find_markers
 from .settings import Permission
 
 
@@ -42,12 +44,6 @@ class PostedComment:
     url: str
 
 
-@dataclass(frozen=True)
-class ThreadMarker:
-    comment_id: int
-    marker: Marker
-
-
 class GitHub:
     def __init__(self, token: str, api_url: str, repository: str, *, timeout: int = 20):
         self._token = token
@@ -68,6 +64,7 @@ class GitHub:
             lazy=True,
         )
         self._repo = self._gh.get_repo(repository)
+        self.requests = 0  # requests sent (reads PyGithub retried count once)
 
     def __repr__(self) -> str:
         return f"GitHub(repository={self._repository!r})"
@@ -103,6 +100,31 @@ class GitHub:
             else:
                 self._repo.get_issue(issue).get_comment(comment_id).create_reaction(content)
 
+    def unreact(
+        self, content: str, login: str, *, issue: int, comment_id: int | None = None, review: bool = False
+    ) -> int:
+        """Take back ``login``'s ``content`` reactions: GET …/reactions?content=, then DELETE …/reactions/{id}
+        for each; how many were taken back."""
+        if comment_id is None:
+            base = f"{self._repo.url}/issues/{issue}/reactions"
+        elif review:
+            base = f"{self._repo.url}/pulls/comments/{comment_id}/reactions"
+        else:
+            base = f"{self._repo.url}/issues/comments/{comment_id}/reactions"
+        with self._call(f"read the {content} reactions"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET", base, parameters={"content": content, "per_page": 100}
+            )
+        mine = [
+            r["id"]
+            for r in (data if isinstance(data, list) else [])
+            if isinstance(r, dict) and (r.get("user") or {}).get("login") == login
+        ]
+        for reaction_id in mine:
+            with self._call(f"take back the {content} reaction"):
+                self._gh.requester.requestJsonAndCheck("DELETE", f"{base}/{reaction_id}")
+        return len(mine)
+
     def pull(self, number: int) -> PullInfo:
         """GET /repos/{repo}/pulls/{number}: its head branch and where the head lives."""
         with self._call(f"read pull request #{number}"):
@@ -131,8 +153,39 @@ class GitHub:
                 user_type = comment.user.type if comment.user is not None else ""
                 if user_type != "Bot" and comment.author_association not in TRUSTED_ASSOCIATIONS:
                     continue
-                found.extend(ThreadMarker(comment.id, marker) for marker in find_markers(body))
+                found.extend(
+                    ThreadMarker(
+                        comment.id,
+                        marker,
+                        issue=issue,
+                        author=comment.user.login if comment.user is not None else "",
+                        created_at=comment.created_at,
+                    )
+                    for marker in find_markers(body)
+                )
             return found
+
+    def repository_markers(self, since: datetime) -> list[ThreadMarker]:
+        """GET /repos/{repo}/issues/comments?sort=created&direction=desc&since=… (every page, 100 a page):
+        the markers in every issue and pull request thread here, newest comment first.
+
+        ``since`` (aware) is GitHub's filter: comments updated at or after it. Believed only from
+        bots and people with a say in the repository, as :meth:`thread_markers`.
+        """
+        found: list[ThreadMarker] = []
+        url = f"{self._repo.url}/issues/comments"
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        page = 1
+        while True:
+            params = {"sort": "created", "direction": "desc", "since": stamp, "per_page": 100, "page": page}
+            with self._call("list the repository's comments"):
+                headers, data = self._gh.requester.requestJsonAndCheck("GET", url, parameters=params)
+            for raw in data if isinstance(data, list) else []:
+                found.extend(_markers_of(raw))
+            link = next((v for k, v in headers.items() if k.lower() == "link"), "")
+            if 'rel="next"' not in str(link):
+                return found
+            page += 1
 
     def comment(self, issue: int, body: str) -> PostedComment:
         """POST /repos/{repo}/issues/{issue}/comments."""
@@ -175,6 +228,7 @@ class GitHub:
     @contextmanager
     def _call(self, action: str) -> Iterator[None]:
         """Turn PyGithub's and requests' errors into one GitHubError that never holds the token."""
+        self.requests += 1
         try:
             yield
         except GithubException as error:
@@ -190,3 +244,31 @@ class GitHub:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
+
+
+def _markers_of(raw: Any) -> list[ThreadMarker]:
+    """The believable markers of one comment as GitHub's JSON gives it."""
+    if not isinstance(raw, dict):
+        return []
+    body = raw.get("body") or ""
+    if "rebyte-action:" not in body:
+        return []
+    user = raw.get("user") or {}
+    if user.get("type") != "Bot" and raw.get("author_association") not in TRUSTED_ASSOCIATIONS:
+        return []
+    issue_url = str(raw.get("issue_url") or "")
+    number = issue_url.rsplit("/", 1)[-1]
+    try:
+        created = datetime.fromisoformat(str(raw.get("created_at")).replace("Z", "+00:00"))
+    except ValueError:
+        created = None
+    return [
+        ThreadMarker(
+            int(raw["id"]),
+            marker,
+            issue=int(number) if number.isdigit() else None,
+            author=str(user.get("login") or ""),
+            created_at=created,
+        )
+        for marker in find_markers(body)
+    ]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .rebyte.client import MAX_PROMPT_CHARS
+from .rebyte.limits import MAX_PROMPT_CHARS
 
 if TYPE_CHECKING:
     from .events import Trigger

@@ -1,7 +1,8 @@
-"""What the action writes for people: comments, the step summary, and the hidden marker.
+"""What the action writes for people: comments, check-run text, the step summary, the hidden marker.
 
 Every comment the action posts carries a marker, an HTML comment a reader never sees:
 later runs find the task a thread started, a re-run finds the task it already started,
+the reconciler finds the tasks still open and re-renders their comments from it alone,
 and the action never mistakes its own comment for a request.
 """
 
@@ -10,23 +11,83 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from .commands import USAGE
+from .rebyte.models import Task
 
 MARKER_PREFIX = "<!-- rebyte-action:"
 MARKER = re.compile(r"<!-- rebyte-action:(\w+) (\{.*?\}) -->")
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
+# What a status comment can show, and how.
+STATUS_ICONS = {
+    "running": "⏳",
+    "completed": "✅",
+    "failed": "❌",
+    "canceled": "🚫",
+    "timed out": "⏱️",
+    "lost track": "⚠️",
+}
+FINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
+HEADINGS = {
+    "completed": "✅ **Rebyte task completed**",
+    "failed": "❌ **Rebyte task failed**",
+    "canceled": "🚫 **Rebyte task canceled**",
+    "timed out": "⏱️ **Rebyte task still running, no longer followed**",
+    "lost track": "⚠️ **Lost track of the Rebyte task**",
+}
+CONCLUSIONS = {
+    "completed": "success",
+    "failed": "failure",
+    "canceled": "cancelled",
+    "timed out": "timed_out",
+    "lost track": "failure",
+}
+# The final reaction on the request: 🚀 for a task that completed, 😕 for any other end.
+REACTIONS = {
+    "completed": "rocket",
+    "failed": "confused",
+    "canceled": "confused",
+    "timed out": "confused",
+    "lost track": "confused",
+}
+
 
 @dataclass(frozen=True)
 class Marker:
-    # "pending" while a task is being started, "task" once it is, "failed" when starting
-    # failed; "reply" on help and refusals.
+    """The hidden state of one comment.
+
+    ``kind``: "pending" while a task is being started, "task" once it is, "failed" when
+    starting failed, "reply" on verbs' answers, help and refusals. A task marker also keeps
+    what its comment shows (``status``: running, completed, failed, canceled, timed out,
+    lost track; None when the task is not followed), the check run's id, and the task's
+    facts, so the comment can be re-rendered without the event that asked for it.
+    """
+
     kind: str
     task_id: str | None = None
     workspace_id: str | None = None
     request: str | None = None
     url: str | None = None
+    status: str | None = None
+    check_run: int | None = None
+    facts: dict[str, Any] | None = None
+    detail: str | None = None
+    started: str | None = None  # ISO 8601, as the state's started_at
+    ended: str | None = None
+
+    @property
+    def state(self) -> TaskState | None:
+        """The state the comment shows, back from the marker; None when it shows no status."""
+        if self.status is None:
+            return None
+        return TaskState(self.status, self.detail or "", _moment(self.started), _moment(self.ended))
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the comment already shows the task's end (nothing left to learn)."""
+        return self.status in FINAL_STATUSES
 
     def render(self) -> str:
         data = {
@@ -34,12 +95,36 @@ class Marker:
             "workspace": self.workspace_id,
             "request": self.request,
             "url": self.url,
+            "status": self.status,
+            "check": self.check_run,
+            "detail": self.detail,
+            "started": self.started,
+            "ended": self.ended,
+            "facts": self.facts,
         }
         compact = json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
+        # A "-->" in a value would end the HTML comment: JSON may spell < and > as escapes.
+        compact = compact.replace("<", "\\u003c").replace(">", "\\u003e")
         return f"{MARKER_PREFIX}{self.kind} {compact} -->"
 
 
+@dataclass(frozen=True)
+class ThreadMarker:
+    """A marker found in a thread or a repository, with the comment that carries it.
+
+    ``issue`` is the issue or pull request number, ``author`` the comment's author (login)
+    and ``created_at`` when GitHub says it was posted (aware), where the listing told.
+    """
+
+    comment_id: int
+    marker: Marker
+    issue: int | None = None
+    author: str = ""
+    created_at: datetime | None = None
+
+
 def find_markers(body: str) -> list[Marker]:
+    """Every well-formed marker in a comment's body, in order; malformed ones are ignored."""
     found = []
     for kind, raw in MARKER.findall(body or ""):
         try:
@@ -48,6 +133,8 @@ def find_markers(body: str) -> list[Marker]:
             continue
         if not isinstance(data, dict):
             continue
+        check = data.get("check")
+        facts = data.get("facts")
         found.append(
             Marker(
                 kind=kind,
@@ -55,6 +142,12 @@ def find_markers(body: str) -> list[Marker]:
                 workspace_id=_text(data.get("workspace")),
                 request=_text(data.get("request")),
                 url=_text(data.get("url")),
+                status=_text(data.get("status")),
+                check_run=check if isinstance(check, int) and not isinstance(check, bool) else None,
+                facts=facts if isinstance(facts, dict) else None,
+                detail=_text(data.get("detail")),
+                started=_text(data.get("started")),
+                ended=_text(data.get("ended")),
             )
         )
     return found
@@ -62,6 +155,13 @@ def find_markers(body: str) -> list[Marker]:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _moment(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -82,15 +182,106 @@ class TaskFacts:
     share_url: str | None = None
     continued: bool = False
 
+    def to_marker(self) -> dict[str, Any]:
+        """The facts a marker keeps besides the task, workspace and URL (short keys; no empties)."""
+        data = {
+            "branch": self.branch,
+            "repo": self.repository,
+            "executor": self.executor,
+            "model": self.model,
+            "skills": list(self.skills) or None,
+            "by": self.requested_by or None,
+            "req": self.request_url,
+            "run": self.run_url,
+            "share": self.share_url,
+            "continued": self.continued or None,
+        }
+        return {k: v for k, v in data.items() if v is not None}
 
-STATUS_ICONS = {"running": "⏳", "completed": "✅", "failed": "❌", "canceled": "🚫"}
+    @classmethod
+    def from_marker(cls, marker: Marker) -> TaskFacts:
+        """The facts back from a task marker; what it lacks is left empty."""
+        data = marker.facts or {}
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        skills = data.get("skills")
+        return cls(
+            task_id=marker.task_id or "",
+            url=marker.url or "",
+            workspace_id=marker.workspace_id or "",
+            branch=text("branch") or "?",
+            repository=text("repo") or "?",
+            executor=text("executor"),
+            model=text("model"),
+            skills=tuple(s for s in skills if isinstance(s, str)) if isinstance(skills, list) else (),
+            requested_by=text("by") or "",
+            request_url=text("req"),
+            run_url=text("run"),
+            share_url=text("share"),
+            continued=data.get("continued") is True,
+        )
 
 
-def status_text(status: str) -> str:
-    return f"{STATUS_ICONS.get(status, '⚠️')} {status}"
+@dataclass(frozen=True)
+class TaskState:
+    """What a status comment shows about its task.
+
+    ``status`` is one of STATUS_ICONS' keys; ``detail`` replaces the bare status in the row
+    (e.g. "still running after 30 minutes; no longer followed here"); ``started_at`` and
+    ``ended_at`` (aware datetimes, from Rebyte's createdAt / submittedAt and completedAt,
+    or the moment the action saw the end) give the end time and duration.
+    """
+
+    status: str
+    detail: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    workflow_cancelled: bool = False  # the run following it was cancelled: no verdict on the task
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def conclusion(self) -> str | None:
+        """The check run's conclusion for this state; None while the task runs."""
+        return "cancelled" if self.workflow_cancelled else CONCLUSIONS.get(self.status)
+
+    @property
+    def reaction(self) -> str | None:
+        """The final reaction on the request (GitHub's reaction content); None while it runs."""
+        return None if self.workflow_cancelled else REACTIONS.get(self.status)
 
 
-def _facts_table(facts: TaskFacts, status: str | None = None) -> str:
+RUNNING = TaskState("running")
+
+
+def status_text(state: TaskState) -> str:
+    """The status row's text: an icon and the state, or its detail."""
+    return f"{STATUS_ICONS.get(state.status, '⚠️')} {state.detail or state.status}"
+
+
+def when(moment: datetime) -> str:
+    """A moment as readers everywhere read it: ``2026-11-29 11:40 UTC``."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration(seconds: float) -> str:
+    """``1 h 2 min``, ``3 min 12 s`` or ``45 s``."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+def _facts_table(facts: TaskFacts, state: TaskState | None = None) -> str:
     agent = facts.executor or "opencode (service default)"
     model = facts.model or "service default"
     rows = [
@@ -104,8 +295,15 @@ def _facts_table(facts: TaskFacts, status: str | None = None) -> str:
             else "this workflow",
         ),
     ]
-    if status is not None:
-        rows.insert(0, ("Status", status_text(status)))
+    if state is not None:
+        if state.ended_at is not None:
+            took = (
+                f", {duration((state.ended_at - state.started_at).total_seconds())} after it started"
+                if state.started_at is not None
+                else ""
+            )
+            rows.insert(0, ("Ended", f"{when(state.ended_at)}{took}"))
+        rows.insert(0, ("Status", status_text(state)))
     if facts.share_url:
         rows.append(("Public link", facts.share_url))
     if facts.run_url:
@@ -114,20 +312,53 @@ def _facts_table(facts: TaskFacts, status: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def started_comment(facts: TaskFacts, request_key: str, *, status: str | None = None) -> str:
-    """The answer; with ``status`` (when the run follows the task) a status row kept up to date."""
-    if facts.continued:
+def task_marker(
+    facts: TaskFacts, request_key: str | None, state: TaskState | None, check_run: int | None = None
+) -> Marker:
+    return Marker(
+        "task",
+        facts.task_id,
+        facts.workspace_id or None,
+        request_key,
+        facts.url,
+        status=state.status if state else None,
+        check_run=check_run,
+        facts=facts.to_marker(),
+        detail=(state.detail or None) if state else None,
+        started=state.started_at.isoformat() if state and state.started_at else None,
+        ended=state.ended_at.isoformat() if state and state.ended_at else None,
+    )
+
+
+def started_comment(
+    facts: TaskFacts,
+    request_key: str | None,
+    *,
+    state: TaskState | None = None,
+    check_run: int | None = None,
+) -> str:
+    """The answer once the task exists; with ``state`` a status row (heading and row agree)."""
+    if state is not None and state.status in HEADINGS:
+        head = f"{HEADINGS[state.status]}: [open it]({facts.url})"
+    elif facts.continued:
         head = f"💬 **Sent to this thread's Rebyte task**: [watch it live]({facts.url})"
     else:
         head = f"🚀 **Rebyte task started**: [watch it live]({facts.url})"
-    marker = Marker("task", facts.task_id, facts.workspace_id, request_key, facts.url)
-    return f"{head}\n\n{_facts_table(facts, status)}\n\n{marker.render()}"
+    marker = task_marker(facts, request_key, state, check_run)
+    return f"{head}\n\n{_facts_table(facts, state)}\n\n{marker.render()}"
 
 
-def check_run_text(facts: TaskFacts, status: str) -> tuple[str, str]:
-    """The check run's title and summary."""
-    title = f"Rebyte task {status}"[:200]
-    summary = f"[Watch the task live]({facts.url})\n\n{_facts_table(facts, status)}"
+def check_run_text(facts: TaskFacts, state: TaskState, *, handed_over: bool = False) -> tuple[str, str]:
+    """The check run's title and summary; ``handed_over``: the scheduled reconciler will close it."""
+    label = state.detail or state.status
+    title = f"Rebyte task {label}"[:200]
+    summary = f"[Watch the task live]({facts.url})\n\n{_facts_table(facts, state)}"
+    if handed_over:
+        summary += (
+            "\n\nThis workflow did not wait for the task: the scheduled reconciler "
+            "(`mode: reconcile`, in `.github/workflows/reconcile.yml`) closes this check run "
+            "when the task ends."
+        )
     return title, summary
 
 
@@ -155,30 +386,6 @@ def failure_comment(
     return "\n".join(lines) + "\n\n" + Marker(kind, request=request_key).render()
 
 
-def reply_comment(text: str) -> str:
-    return f"{text}\n\n{Marker('reply').render()}"
-
-
-def usage_comment(problem: str | None) -> str:
-    head = f"⚠️ I could not read that command: {problem}.\n\n" if problem else ""
-    return reply_comment(f"{head}Usage:\n\n```text\n{USAGE}\n```")
-
-
-def permission_comment(login: str, have: str, need: str) -> str:
-    return reply_comment(
-        f"@{login}, starting a Rebyte task here needs **{need}** permission on this repository, "
-        f"and you have **{have}**. A maintainer can start it for you."
-    )
-
-
-def fork_comment(head_repo: str) -> str:
-    return reply_comment(
-        f"This pull request comes from the fork `{head_repo}`, and this workflow does not start "
-        "Rebyte tasks for pull requests from forks (its `allow-forks` input is off), so that code "
-        "from outside the repository never runs on this repository's account."
-    )
-
-
 def summary(facts: TaskFacts | None, *, headline: str, detail: str = "") -> str:
     parts = [f"### Rebyte: {headline}"]
     if facts is not None:
@@ -186,3 +393,22 @@ def summary(facts: TaskFacts | None, *, headline: str, detail: str = "") -> str:
     if detail:
         parts.append(detail)
     return "\n\n".join(parts) + "\n"
+
+
+def state_of(task: Task, *, continued: bool = False) -> TaskState:
+    """What a comment should show for a task as Rebyte reports it (GET /v1/tasks/{id}).
+
+    A finished task's end is its ``completedAt``; its start is its ``createdAt``, or for a
+    continued thread the newest prompt's ``submittedAt``.
+    """
+    if not task.status.is_terminal:
+        return RUNNING
+    started = task.created_at
+    if continued and task.prompts and task.prompts[-1].submitted_at:
+        started = task.prompts[-1].submitted_at
+    return TaskState(task.status.value, started_at=started, ended_at=task.completed_at)
+
+
+def deleted_state(now: datetime) -> TaskState:
+    """A task Rebyte no longer knows (404): deleted, so canceled, as of ``now``."""
+    return TaskState("canceled", detail="canceled: the task was deleted on Rebyte", ended_at=now)

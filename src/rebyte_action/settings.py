@@ -60,6 +60,8 @@ def _one_of(value: str | None, allowed: tuple[str, ...]) -> str | None:
 
 
 CommaList = Annotated[list[str], NoDecode]
+WAIT_CHOICES = ("auto", "true", "false")
+MODES = ("run", "reconcile")
 
 
 class Settings(BaseSettings):
@@ -82,11 +84,16 @@ class Settings(BaseSettings):
     allowed_bots: CommaList = Field(default_factory=list, validation_alias=_input("allowed-bots"))
     allow_forks: bool = Field(False, validation_alias=_input("allow-forks"))
     visibility: str | None = Field(None, validation_alias=_input("visibility"))
-    wait: bool = Field(False, validation_alias=_input("wait"))
+    wait: str = Field("auto", validation_alias=_input("wait"))
     timeout_minutes: float = Field(30.0, gt=0, validation_alias=_input("timeout-minutes"))
     check_run: bool = Field(False, validation_alias=_input("check-run"))
+    mode: str = Field("run", validation_alias=_input("mode"))
+    reconcile_max: int = Field(200, ge=1, validation_alias=_input("reconcile-max"))
+    reconcile_days: float = Field(14.0, gt=0, validation_alias=_input("reconcile-days"))
     # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
+    # Not an input: how long a request waits for an earlier request's task in the same thread.
+    race_seconds: float = Field(120.0, gt=0, validation_alias="REBYTE_ACTION_RACE_SECONDS")
 
     # -- the runner's variables ------------------------------------------------------
     event_name: str = Field("", validation_alias="GITHUB_EVENT_NAME")
@@ -124,6 +131,20 @@ class Settings(BaseSettings):
     def _visibility(cls, value: str | None) -> str | None:
         return _one_of(value, KNOWN_VISIBILITIES)
 
+    @field_validator("wait")
+    @classmethod
+    def _wait(cls, value: str) -> str:
+        cleaned = _one_of(value, WAIT_CHOICES)
+        assert cleaned is not None
+        return cleaned
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        cleaned = _one_of(value, MODES)
+        assert cleaned is not None
+        return cleaned
+
     @field_validator("trigger_phrase", "label")
     @classmethod
     def _not_blank(cls, value: str) -> str:
@@ -134,6 +155,15 @@ class Settings(BaseSettings):
     @property
     def required_permission(self) -> Permission:
         return Permission.parse(self.permission)
+
+    @property
+    def following(self) -> bool:
+        """Whether a run stays with its task to the end: ``wait: true``, or ``auto`` with a check run.
+
+        With ``check-run: true`` and ``wait: false`` the run hands the check run over to the
+        scheduled reconciler (``mode: reconcile``) and exits at once.
+        """
+        return self.wait == "true" or (self.wait == "auto" and self.check_run)
 
     @property
     def run_url(self) -> str | None:

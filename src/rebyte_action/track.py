@@ -2,172 +2,130 @@
 
 Polling is the only way to learn that a task finished (the API has no webhooks), so the
 tracker asks ``GET /v1/tasks/{id}`` less and less often (2 s growing to 30 s), and
-touches GitHub only when the status changes.
+touches GitHub only when the status changes. The end is shown everywhere at once
+(comment, check run, final reaction) by :func:`~rebyte_action.answer.show_state`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from .answer import show_state
 from .github import GitHub, GitHubError
-from .rebyte import RebyteClient, RebyteError, Task, TaskStatus, WaitTimeout
-from .report import TaskFacts, check_run_text, started_comment
+from .rebyte import NotFoundError, RebyteClient, RebyteError, Task, WaitTimeout
+from .report import RUNNING, TaskFacts, TaskState, check_run_text, deleted_state, state_of
 from .workflow import Workflow
 
+if TYPE_CHECKING:
+    from .decide import Target
+    from .session import Session
+
 CHECK_RUN_NAME = "Rebyte"
-CONCLUSIONS = {
-    TaskStatus.COMPLETED: "success",
-    TaskStatus.FAILED: "failure",
-    TaskStatus.CANCELED: "cancelled",
-}
 
 
 class Cancelled(BaseException):
     """The runner asked the action to stop (SIGTERM when a run is cancelled)."""
 
 
-@dataclass(frozen=True)
-class Tracked:
-    """How following ended: the last status seen, and whether the wait ran out first."""
+def open_check_run(
+    github: GitHub | None, workflow: Workflow, facts: TaskFacts, head_sha: str | None, *, handed_over: bool
+) -> int | None:
+    """POST a check run named Rebyte, in progress, linking to the task: its id, or None (a warning)."""
+    if github is None:
+        return None
+    if not head_sha:
+        workflow.warning("No commit to attach a check run to; going on without one")
+        return None
+    title, summary = check_run_text(facts, RUNNING, handed_over=handed_over)
+    try:
+        return github.create_check_run(
+            CHECK_RUN_NAME,
+            head_sha,
+            details_url=facts.url,
+            external_id=facts.task_id,
+            title=title,
+            summary=summary,
+        )
+    except GitHubError as error:
+        workflow.warning(f"Could not create the check run (does the job have `checks: write`?): {error}")
+        return None
 
-    status: str
-    timed_out: bool = False
-    cancelled: bool = False
-    error: str = ""
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status == TaskStatus.COMPLETED.value and not self.timed_out and not self.error
+def follow(
+    session: Session, rebyte: RebyteClient, facts: TaskFacts, target: Target, check_run: int | None
+) -> int:
+    """Stay with the task to its end, showing it; the step's result (exit code) is the task's."""
+    from .session import EXIT_FAILED, EXIT_OK
 
+    settings, trigger, outcome = session.settings, session.trigger, session.outcome
+    assert trigger is not None
 
-class Tracker:
-    def __init__(
-        self,
-        github: GitHub | None,
-        rebyte: RebyteClient,
-        workflow: Workflow,
-        *,
-        facts: TaskFacts,
-        request_key: str,
-        issue: int | None,
-        comment_id: int | None,
-        head_sha: str | None,
-        check_run: bool,
-        timeout_minutes: float,
-        poll_seconds: float,
-    ):
-        self.github = github
-        self.rebyte = rebyte
-        self.workflow = workflow
-        self.facts = facts
-        self.request_key = request_key
-        self.issue = issue
-        self.comment_id = comment_id
-        self.head_sha = head_sha
-        self.want_check_run = check_run
-        self.timeout_minutes = timeout_minutes
-        self.poll_seconds = poll_seconds
-        self.check_run_id: int | None = None
-        self.shown: str | None = "running"  # the status the comment shows now
-
-    def start(self) -> None:
-        """Open the check run (in progress, linking to the live task)."""
-        if not self.want_check_run or self.github is None:
-            return
-        if not self.head_sha:
-            self.workflow.warning("No commit to attach a check run to; following the task without one")
-            return
-        title, summary = check_run_text(self.facts, "running")
-        try:
-            self.check_run_id = self.github.create_check_run(
-                CHECK_RUN_NAME,
-                self.head_sha,
-                details_url=self.facts.url,
-                external_id=self.facts.task_id,
-                title=title,
-                summary=summary,
-            )
-        except GitHubError as error:
-            self.workflow.warning(
-                f"Could not create the check run (does the job have `checks: write`?): {error}"
+    def show(state: TaskState) -> None:
+        if session.github is not None:
+            show_state(
+                session.github,
+                session.workflow,
+                issue=session.issue,
+                comment_id=session.answer.comment_id,
+                facts=facts,
+                request_key=trigger.request_key,
+                state=state,
+                check_run=check_run,
             )
 
-    def follow(self, on_status: Callable[[str], None] | None = None) -> Tracked:
-        """Wait for the task to end, showing each change; never raises for the task's own failure."""
-        self.workflow.log(f"Following task {self.facts.task_id} for up to {self.timeout_minutes:g} minutes")
-
-        def changed(task: Task) -> None:
-            self.workflow.log(f"Task {task.id}: {task.status.value}")
-            if on_status is not None:
-                on_status(task.status.value)
-            if not task.status.is_terminal:
-                self._show(task.status.value)
-
-        try:
-            task = self.rebyte.wait_for_task(
-                self.facts.task_id,
-                timeout=self.timeout_minutes * 60,
-                interval=self.poll_seconds,
-                on_change=changed,
-            )
-        except WaitTimeout as timed_out:
-            ended = Tracked(status=timed_out.task.status.value, timed_out=True)
-        except RebyteError as error:
-            ended = Tracked(status="unknown", error=str(error))
-        else:
-            ended = Tracked(status=task.status.value)
-        self.finish(ended)
-        return ended
-
-    def finish(self, ended: Tracked) -> None:
-        """Show the end on the comment and close the check run."""
-        label = _ending(ended, self.timeout_minutes)
-        self._show(label, final=True)
-        if self.check_run_id is not None and self.github is not None:
-            title, summary = check_run_text(self.facts, label)
-            conclusion = _conclusion(ended)
-            try:
-                self.github.complete_check_run(
-                    self.check_run_id, conclusion=conclusion, title=title, summary=summary
-                )
-            except GitHubError as error:
-                self.workflow.warning(f"Could not complete the check run: {error}")
-
-    def _show(self, status: str, *, final: bool = False) -> None:
-        if status == self.shown and not final:
-            return
-        self.shown = status
-        if self.github is None or self.issue is None or self.comment_id is None:
-            return
-        body = started_comment(self.facts, self.request_key, status=status)
-        try:
-            self.github.edit_comment(self.issue, self.comment_id, body)
-        except GitHubError as error:
-            self.workflow.warning(f"Could not update the status comment: {error}")
-        if self.check_run_id is not None and not final:
-            title, summary = check_run_text(self.facts, status)
-            try:
-                self.github.update_check_run(self.check_run_id, title=title, summary=summary)
-            except GitHubError as error:
-                self.workflow.warning(f"Could not update the check run: {error}")
+    timeout = settings.timeout_minutes
+    try:
+        session.workflow.log(f"Following task {facts.task_id} for up to {timeout:g} minutes")
+        state = _wait(rebyte, session.workflow, facts, timeout, settings.poll_seconds)
+    except Cancelled:  # whenever it comes, close what was opened
+        detail = "running; the workflow run was cancelled, so it is no longer followed here"
+        show(TaskState("timed out", detail=detail, workflow_cancelled=True))
+        raise
+    show(state)
+    outcome.status = "running" if state.status in ("timed out", "lost track") else state.status
+    if state.status == "completed":
+        outcome.headline = "task completed"
+        return EXIT_OK
+    outcome.failed = True
+    if state.status == "timed out":
+        outcome.headline = f"task still running after {timeout:g} minutes"
+        session.workflow.error(f"Stopped following the task: {outcome.headline}. It goes on at {facts.url}")
+    elif state.status == "lost track":
+        outcome.status = "unknown"
+        outcome.headline = "lost track of the task"
+        session.workflow.error(f"Lost track of the task at {facts.url}: {state.detail}")
+    else:
+        outcome.headline = f"task {state.status}"
+        session.workflow.error(f"The Rebyte task ended {state.status}: {facts.url}")
+    return EXIT_FAILED
 
 
-def _conclusion(ended: Tracked) -> str:
-    if ended.error:
-        return "failure"
-    if ended.timed_out:
-        return "timed_out"
-    if ended.cancelled:
-        return "cancelled"
-    return CONCLUSIONS.get(TaskStatus(ended.status), "neutral")
+@dataclass
+class _Seen:
+    task: Task | None = None
 
 
-def _ending(ended: Tracked, timeout_minutes: float) -> str:
-    if ended.cancelled:
-        return f"{ended.status}; the workflow run was cancelled, so it is no longer followed here"
-    if ended.error:
-        return f"unknown: the action lost track of it ({ended.error})"
-    if ended.timed_out:
-        return f"still {ended.status} after {timeout_minutes:g} minutes; no longer followed here"
-    return ended.status
+def _wait(
+    rebyte: RebyteClient, workflow: Workflow, facts: TaskFacts, timeout_minutes: float, poll_seconds: float
+) -> TaskState:
+    """Poll the task to its end (or the timeout): the state to show. Never raises for the task's end."""
+    seen = _Seen()
+
+    def changed(task: Task) -> None:
+        seen.task = task
+        workflow.log(f"Task {task.id}: {task.status.value}")
+
+    try:
+        task = rebyte.wait_for_task(
+            facts.task_id, timeout=timeout_minutes * 60, interval=poll_seconds, on_change=changed
+        )
+    except WaitTimeout:
+        detail = f"still running after {timeout_minutes:g} minutes; no longer followed here"
+        return TaskState("timed out", detail=detail)
+    except NotFoundError:
+        return deleted_state(datetime.now(UTC))
+    except RebyteError as error:
+        return TaskState("lost track", detail=f"unknown: the action lost track of it ({error})")
+    return state_of(task, continued=facts.continued)

@@ -32,6 +32,7 @@ from .errors import (
     UnexpectedResponse,
     WaitTimeout,
 )
+from .limits import MAX_PROMPT_CHARS
 from .models import (
     KNOWN_VISIBILITIES,
     CreatedTask,
@@ -48,7 +49,6 @@ from .models import (
 )
 
 DEFAULT_BASE_URL = "https://api.rebyte.ai"
-MAX_PROMPT_CHARS = 100_000
 MAX_FILENAME_CHARS = 255
 MAX_PAGE_SIZE = 100
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)

@@ -28,7 +28,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..loopback import BackgroundServer, QuietServer
-from .client import GITHUB_REPO_PATTERN, MAX_FILENAME_CHARS, MAX_PAGE_SIZE, MAX_PROMPT_CHARS
+from .client import GITHUB_REPO_PATTERN, MAX_FILENAME_CHARS, MAX_PAGE_SIZE
+from .limits import MAX_PROMPT_CHARS
 from .models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
 
 DIRECTIVE = re.compile(r"\[emulate:([a-z-]+)(?:=([0-9.]+))?\]")

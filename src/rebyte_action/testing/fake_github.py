@@ -17,9 +17,10 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..loopback import BackgroundServer, QuietServer
 
@@ -130,9 +131,27 @@ class FakeGitHub(BackgroundServer):
         login: str = "github-actions[bot]",
         user_type: str = "Bot",
         association: str = "NONE",
+        created_at: datetime | None = None,
     ) -> dict[str, Any]:
+        """Store a comment as if posted by ``login``; ``created_at`` (aware) back-dates it."""
         with self.lock:
-            return self._store_comment(issue, body, {"login": login, "type": user_type}, association)
+            comment = self._store_comment(issue, body, {"login": login, "type": user_type}, association)
+            if created_at is not None:
+                comment["created_at"] = comment["updated_at"] = _stamp(created_at)
+            return comment
+
+    def add_check_run(self, head_sha: str, *, name: str = "Rebyte", status: str = "in_progress") -> int:
+        """A check run as if created earlier: its id."""
+        with self.lock:
+            run_id = next(self._ids)
+            self.state.check_runs[run_id] = {
+                "id": run_id,
+                "name": name,
+                "head_sha": head_sha,
+                "status": status,
+                "url": f"{self.url}/repos/{self.repository}/check-runs/{run_id}",
+            }
+            return run_id
 
     def fail(
         self,
@@ -176,6 +195,7 @@ class FakeGitHub(BackgroundServer):
 
     def _store_comment(self, issue: int, body: str, user: dict[str, Any], association: str) -> dict[str, Any]:
         comment_id = next(self._ids)
+        now = _stamp(datetime.now(UTC))
         comment = {
             "id": comment_id,
             "node_id": f"IC_{comment_id}",
@@ -185,8 +205,8 @@ class FakeGitHub(BackgroundServer):
             "html_url": f"https://github.com/{self.repository}/issues/{issue}#issuecomment-{comment_id}",
             "url": f"{self.url}/repos/{self.repository}/issues/comments/{comment_id}",
             "issue_url": f"{self.url}/repos/{self.repository}/issues/{issue}",
-            "created_at": "2026-11-28T12:00:00Z",
-            "updated_at": "2026-11-28T12:00:00Z",
+            "created_at": now,
+            "updated_at": now,
         }
         self.state.comments.setdefault(issue, []).append(comment)
         return comment
@@ -227,14 +247,38 @@ class FakeGitHub(BackgroundServer):
             content = (request.body or {}).get("content")
             if content not in ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"):
                 return 422, {"message": "Validation Failed"}, {}
-            reaction = {
-                "id": next(self._ids),
-                "content": content,
-                "user": self.state.actor,
-                "on": rest.rsplit("/reactions", 1)[0],
-            }
+            on = rest.rsplit("/reactions", 1)[0]
+            for existing in self.state.reactions:  # GitHub answers 200 with the one already there
+                if (existing["on"], existing["content"], existing["user"]) == (on, content, self.state.actor):
+                    return 200, existing, {}
+            reaction = {"id": next(self._ids), "content": content, "user": self.state.actor, "on": on}
             self.state.reactions.append(reaction)
             return 201, reaction, {}
+        if method == "GET" and (
+            match := re.fullmatch(
+                r"/issues/comments/(\d+)/reactions|/pulls/comments/(\d+)/reactions|/issues/(\d+)/reactions",
+                rest,
+            )
+        ):
+            on = rest.rsplit("/reactions", 1)[0]
+            wanted = (request.query.get("content") or [""])[0]
+            found = [r for r in self.state.reactions if r["on"] == on and wanted in ("", r["content"])]
+            return self._page(found, request, f"{self.url}{prefix}{route}")
+        if method == "DELETE" and (
+            match := re.fullmatch(
+                r"(/issues/comments/\d+|/pulls/comments/\d+|/issues/\d+)/reactions/(\d+)",
+                rest,
+            )
+        ):
+            for reaction in self.state.reactions:
+                if reaction["on"] == match.group(1) and reaction["id"] == int(match.group(2)):
+                    if reaction["user"] != self.state.actor:
+                        return 403, {"message": "Must have admin rights to Repository."}, {}
+                    self.state.reactions.remove(reaction)
+                    return 204, None, {}
+            return 404, {"message": "Not Found"}, {}
+        if method == "GET" and rest == "/issues/comments":
+            return self._repository_comments(request, f"{self.url}{prefix}{route}")
         if method == "GET" and (match := re.fullmatch(r"/pulls/(\d+)", rest)):
             pull = self.state.pulls.get(int(match.group(1)))
             return (200, pull, {}) if pull else (404, {"message": "Not Found"}, {})
@@ -253,6 +297,9 @@ class FakeGitHub(BackgroundServer):
             body = request.body or {}
             if not body.get("name") or not body.get("head_sha"):
                 return 422, {"message": "Invalid request. name and head_sha are required"}, {}
+            problem = _check_run_problem(body)
+            if problem:
+                return 422, {"message": f"Invalid request. {problem}"}, {}
             run_id = next(self._ids)
             check_run = {
                 **body,
@@ -264,31 +311,99 @@ class FakeGitHub(BackgroundServer):
             self.state.check_runs[run_id] = check_run
             return 201, check_run, {}
         if method == "PATCH" and (match := re.fullmatch(r"/check-runs/(\d+)", rest)):
-            existing = self.state.check_runs.get(int(match.group(1)))
-            if existing is None:
+            run = self.state.check_runs.get(int(match.group(1)))
+            if run is None:
                 return 404, {"message": "Not Found"}, {}
-            existing.update(request.body or {})
-            return 200, existing, {}
+            body = request.body or {}
+            problem = _check_run_problem(body)
+            if problem:
+                return 422, {"message": f"Invalid request. {problem}"}, {}
+            run.update(body)
+            if body.get("conclusion"):  # a conclusion completes the run, as on GitHub
+                run["status"] = "completed"
+            return 200, run, {}
         if method == "PATCH" and (match := re.fullmatch(r"/issues/comments/(\d+)", rest)):
             comment_id = int(match.group(1))
             for comments in self.state.comments.values():
                 for comment in comments:
                     if comment["id"] == comment_id:
-                        comment["body"] = (request.body or {}).get("body", comment["body"])
+                        body = (request.body or {}).get("body")
+                        if not isinstance(body, str) or not body:
+                            return 422, {"message": "Validation Failed"}, {}
+                        comment["body"] = body
+                        comment["updated_at"] = _stamp(datetime.now(UTC))
                         return 200, comment, {}
             return 404, {"message": "Not Found"}, {}
         return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
 
+    def _repository_comments(self, request: GitHubRequest, url: str) -> tuple[int, Any, dict[str, str]]:
+        """GET /repos/{repo}/issues/comments: every thread's comments; sort, direction, since as GitHub."""
+        query = {k: v[0] for k, v in request.query.items() if v}
+        sort, direction = query.get("sort"), query.get("direction", "desc")
+        if sort not in (None, "created", "updated") or direction not in ("asc", "desc"):
+            return 422, {"message": "Validation Failed"}, {}
+        comments = [c for thread in self.state.comments.values() for c in thread]
+        if "since" in query:
+            try:
+                since = datetime.strptime(query["since"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            except ValueError:
+                return 422, {"message": "Validation Failed: since is not an ISO 8601 timestamp"}, {}
+            comments = [c for c in comments if _parse(c["updated_at"]) >= since]
+        if sort is None:  # by ascending id; direction is ignored without sort
+            comments.sort(key=lambda c: c["id"])
+        else:
+            comments.sort(key=lambda c: (c[f"{sort}_at"], c["id"]), reverse=direction == "desc")
+        return self._page(comments, request, url)
+
     def _page(
         self, items: list[dict[str, Any]], request: GitHubRequest, url: str
     ) -> tuple[int, Any, dict[str, str]]:
-        per_page = int((request.query.get("per_page") or ["30"])[0])
+        per_page = min(100, int((request.query.get("per_page") or ["30"])[0]))
         page = int((request.query.get("page") or ["1"])[0])
         chunk = items[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(items):
-            headers["Link"] = f'<{url}?per_page={per_page}&page={page + 1}>; rel="next"'
+            kept = {k: v[0] for k, v in request.query.items() if k not in ("page", "per_page")}
+            others = f"&{urlencode(kept)}" if kept else ""
+            headers["Link"] = f'<{url}?per_page={per_page}&page={page + 1}{others}>; rel="next"'
         return 200, chunk, headers
+
+
+CHECK_RUN_CONCLUSIONS = (
+    "action_required",
+    "cancelled",
+    "failure",
+    "neutral",
+    "success",
+    "skipped",
+    "timed_out",
+)
+
+
+def _check_run_problem(body: dict[str, Any]) -> str | None:
+    """What GitHub would refuse in a check run's body (create or update), or None."""
+    status, conclusion = body.get("status"), body.get("conclusion")
+    if status is not None and status not in ("queued", "in_progress", "completed"):
+        return f"status {status!r} is not queued, in_progress or completed"
+    if conclusion is not None and conclusion not in CHECK_RUN_CONCLUSIONS:
+        return f"conclusion {conclusion!r} is not one of {', '.join(CHECK_RUN_CONCLUSIONS)}"
+    if status == "completed" and not conclusion:
+        return "conclusion is required when status is completed"
+    output = body.get("output")
+    if output is not None:
+        if not isinstance(output, dict) or not output.get("title") or not output.get("summary"):
+            return "output needs a title and a summary"
+        if len(output["summary"]) > 65535 or len(output.get("text") or "") > 65535:
+            return "output summary and text are at most 65535 characters"
+    return None
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -317,7 +432,7 @@ class _Handler(BaseHTTPRequestHandler):
             authorization=self.headers.get("Authorization"),
         )
         status, answer, headers = self.server.fake.handle(request, prefix)
-        payload = json.dumps(answer).encode()
+        payload = b"" if status == 204 else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))

@@ -1,0 +1,194 @@
+"""What one run holds while it works, and the few things every step does with it.
+
+``Outcome`` collects what the run has learned; whatever happens, :meth:`Session.finish`
+writes it to the outputs and the step summary, so a task that was created is always
+reported somewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from .answer import Answer
+from .events import Trigger
+from .github import GitHub, GitHubError
+from .rebyte import RebyteClient
+from .report import TaskFacts, failure_comment, summary
+from .settings import Settings
+from .workflow import Workflow
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+@dataclass
+class Outcome:
+    """What a run has done so far; written out once, at the end, whatever happened."""
+
+    skipped: str = ""
+    facts: TaskFacts | None = None
+    status: str = ""
+    comment_id: str = ""
+    headline: str = ""
+    detail: str = ""
+    failed: bool = False
+
+    def outputs(self) -> dict[str, str]:
+        """The action's outputs by name (action.yml's ``outputs``); empty strings for what is unknown."""
+        facts = self.facts
+        return {
+            "task-id": facts.task_id if facts else "",
+            "task-url": facts.url if facts else "",
+            "workspace-id": facts.workspace_id if facts else "",
+            "status": self.status,
+            "comment-id": self.comment_id,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass
+class Session:
+    """One run: its settings, where it reports, the request and the GitHub connection once known."""
+
+    settings: Settings
+    workflow: Workflow
+    outcome: Outcome = field(default_factory=Outcome)
+    trigger: Trigger | None = None
+    github: GitHub | None = None
+    answer: Answer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.answer = Answer(self)
+
+    @property
+    def repository(self) -> str:
+        """``owner/name``: GITHUB_REPOSITORY, else the event's repository."""
+        return self.settings.repository or (self.trigger.repository if self.trigger else "")
+
+    @property
+    def issue(self) -> int | None:
+        """The number of the issue or pull request the request is about, if any."""
+        subject = self.trigger.subject if self.trigger else None
+        return subject.number if subject else None
+
+    def rebyte(self, transport: httpx.BaseTransport | None = None) -> RebyteClient:
+        """A Rebyte client with the step's key and base URL; use it as a context manager."""
+        key = self.settings.rebyte_api_key
+        return RebyteClient(
+            key.get_secret_value() if key else "", base_url=self.settings.rebyte_base_url, transport=transport
+        )
+
+    def connect(self) -> GitHub | None:
+        """The GitHub connection (no request yet), or None after an ::error:: per missing input."""
+        if not self.ready("github"):
+            return None
+        token = self.settings.github_token.get_secret_value() if self.settings.github_token else ""
+        self.github = GitHub(token, self.settings.api_url, self.repository)
+        return self.github
+
+    def ready(self, service: str) -> bool:
+        """Whether the inputs needed to talk to ``service`` ("github" or "rebyte") are there;
+        an ::error:: per missing one."""
+        settings = self.settings
+        problems = []
+        if service == "github":
+            if not settings.github_token or not settings.github_token.get_secret_value().strip():
+                problems.append("input 'github-token' is empty: leave it out to use ${{ github.token }}")
+            if not self.repository:
+                problems.append(
+                    "GITHUB_REPOSITORY is not set: run this action from a GitHub Actions workflow"
+                )
+        elif not settings.rebyte_api_key or not settings.rebyte_api_key.get_secret_value().strip():
+            problems.append(
+                "input 'rebyte-api-key' is empty: add `rebyte-api-key: ${{ secrets.REBYTE_API_KEY }}` to "
+                "the step's `with:` and store the key as a repository secret (workflows run for pull "
+                "requests from forks get no secrets)"
+            )
+        for problem in problems:
+            self.workflow_error(problem)
+        if problems:
+            self.outcome.headline = "not started: the step is misconfigured"
+            self.outcome.detail = "\n".join(f"- {p}" for p in problems)
+        return not problems
+
+    # -- what every step does ---------------------------------------------------------
+
+    def workflow_error(self, message: str) -> None:
+        """An ::error:: annotation, and the run fails."""
+        self.workflow.error(message)
+        self.outcome.failed = True
+
+    def react(self, content: str) -> None:
+        """Add a reaction to the request (its comment, or the issue for a label); a failure is a warning."""
+        trigger, github = self.trigger, self.github
+        if trigger is None or github is None or trigger.subject is None:
+            return
+        comment = trigger.comment if trigger.kind in ("comment", "review_comment") else None
+        try:
+            github.react(
+                content,
+                issue=trigger.subject.number,
+                comment_id=comment.id if comment else None,
+                review=trigger.kind == "review_comment",
+            )
+        except GitHubError as error:
+            self.workflow.warning(f"could not add the {content} reaction: {error}")
+
+    def reply(self, body: str) -> None:
+        """Post a new comment in the thread (help, refusals); a failure is a warning."""
+        issue, github = self.issue, self.github
+        if issue is None or github is None:
+            return
+        try:
+            posted = github.comment(issue, body)
+            self.outcome.comment_id = str(posted.id)
+        except GitHubError as error:
+            self.workflow.warning(f"could not post the reply: {error}")
+
+    def skip(self, reason: str) -> int:
+        """End the run with nothing started, saying why: exit 0."""
+        self.workflow.log(f"Nothing to do: {reason}")
+        self.outcome.skipped = reason
+        self.outcome.headline = self.outcome.headline or "nothing started"
+        self.outcome.detail = self.outcome.detail or reason
+        return EXIT_OK
+
+    def fail(self, what: str, detail: str, *, comment: bool = True, kind: str = "failed") -> int:
+        """End the run failed: an ::error::, and (with ``comment``) the answer says so with 😕."""
+        self.outcome.failed = True
+        self.outcome.headline = what.lower()
+        self.outcome.detail = detail
+        self.workflow.error(f"{what}: {detail}")
+        if comment:
+            facts = self.outcome.facts
+            request = self.trigger.request_key if self.trigger else None
+            body = failure_comment(
+                what, detail, self.settings.run_url, facts.url if facts else None, request, kind=kind
+            )
+            try:
+                self.answer.write(body)
+            except GitHubError as error:
+                self.workflow.warning(f"could not post the failure on GitHub: {error}")
+            self.react("confused")
+        return EXIT_FAILED
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the step's secrets replaced by ``***``."""
+        for secret in (self.settings.rebyte_api_key, self.settings.github_token):
+            if secret is not None and secret.get_secret_value():
+                text = text.replace(secret.get_secret_value(), "***")
+        return text
+
+    def finish(self) -> None:
+        """Write the outputs and the step summary, and close the GitHub connection."""
+        outcome = self.outcome
+        facts = outcome.facts
+        if facts is not None and outcome.failed:
+            # Nothing is lost: the URL reaches the log even when GitHub could not take it.
+            self.workflow.log(f"Rebyte task {facts.task_id}: {facts.url}")
+        self.workflow.set_outputs(outcome.outputs())
+        headline = outcome.headline or ("failed" if outcome.failed else "done")
+        self.workflow.summary(summary(facts, headline=headline, detail=outcome.detail))
+        if self.github is not None:
+            self.github.close()

@@ -1,0 +1,66 @@
+"""What a request asks for, one module per verb, each with one entry function.
+
+``dispatch`` only routes: the command is already read and the sender authorised.
+
+    start      a new task for the request             verbs/start.py
+    continue   the request sent to the thread's task  verbs/follow_up.py
+    re-run     a request already answered             verbs/rerun.py
+    status     the thread's task, read                verbs/status.py
+    share      the thread's task made public          verbs/share.py
+    cancel     the thread's task stopped              verbs/cancel.py
+    help       the usage                              verbs/help.py
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..commands import Command
+from ..decide import Target, choose_branch, latest, latest_task, make_plan, wants_fresh_task
+from ..session import Session
+from . import cancel, help, rerun, share, start, status
+
+
+def dispatch(session: Session, command: Command, payload: dict[str, Any], target: Target) -> int:
+    """Run the verb ``command`` asks for; a prompt starts a task or continues the thread's."""
+    if command.help:
+        return help.run(session)
+    settings, trigger, github = session.settings, session.trigger, session.github
+    assert trigger is not None and github is not None
+    markers = github.thread_markers(session.issue) if session.issue is not None else []
+    if command.verb == "status":
+        return status.run(session, latest_task(markers))
+    if command.verb == "share":
+        return share.run(session, latest_task(markers))
+    if command.verb == "cancel":
+        return cancel.run(session, latest_task(markers), markers)
+    branch = choose_branch(
+        command,
+        setting=settings.branch,
+        target=target,
+        event_ref=payload.get("ref"),
+        run_ref=settings.ref,
+        default=trigger.default_branch,
+    )
+    github_url = target.head_repo if (target.from_fork and target.head_repo) else session.repository
+    plan = make_plan(
+        trigger,
+        command,
+        branch=branch,
+        github_url=github_url,
+        executor=settings.executor,
+        model=settings.model,
+        skills=settings.skills,
+        visibility=settings.visibility,
+    )
+    earlier = latest(m for m in markers if m.marker.request == trigger.request_key)
+    if earlier is not None:  # a re-run of this request
+        if earlier.marker.kind == "task" and earlier.marker.task_id:
+            return rerun.already_started(session, earlier, plan, target)
+        if earlier.marker.kind == "pending":
+            return rerun.outcome_unknown(session, earlier)
+        session.answer.adopt(earlier.comment_id)  # it failed before: try again in the same comment
+    continue_from = None if wants_fresh_task(command) else latest_task(markers)
+    if continue_from is not None and continue_from.marker.status == "canceled":
+        continue_from = None  # canceled (deleted on Rebyte): the thread starts over
+    return start.run(session, plan, target, continue_from, fresh=wants_fresh_task(command))

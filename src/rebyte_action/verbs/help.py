@@ -1,0 +1,31 @@
+"""``/rebyte help``, and the answer to a command that cannot be read: the usage in the configured phrase."""
+
+from __future__ import annotations
+
+from ..replies import usage_comment
+from ..session import Session
+
+
+def run(session: Session) -> int:
+    """Reply to the asker with the usage; nothing is started."""
+    session.reply(_usage(session, None))
+    return session.skip("help was asked for")
+
+
+def usage_error(session: Session, problem: str) -> int:
+    """Reply with what is wrong and the usage; nothing is started (exit 0: the step did its job)."""
+    session.reply(_usage(session, problem))
+    return session.skip(f"usage error: {problem}")
+
+
+def _usage(session: Session, problem: str | None) -> str:
+    trigger = session.trigger
+    asker = trigger.actor.login if trigger else ""
+    request_url = trigger.comment.url if trigger and trigger.comment else None
+    return usage_comment(
+        session.settings.trigger_phrase,
+        problem,
+        asker=asker,
+        request_url=request_url,
+        request_key=trigger.request_key if trigger else None,
+    )

@@ -1,0 +1,160 @@
+"""Start a task for a request (or send it to the thread's task), answer with its URL, follow it if asked.
+
+⏳ pending answer  →  POST /v1/tasks (or a follow-up)  →  🚀 started answer  →  [follow]
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
+from ..rebyte import RebyteClient, RebyteError, TransportError
+from ..report import RUNNING, TaskFacts, ThreadMarker
+from ..session import EXIT_OK, Session
+from ..track import follow, open_check_run
+from . import follow_up
+
+STALE_PENDING = timedelta(minutes=15)  # a pending answer older than this was abandoned by its run
+MAX_PAUSE = 5.0  # seconds between looks while waiting for an earlier request's task
+
+
+def run(
+    session: Session, plan: Plan, target: Target, continue_from: ThreadMarker | None = None, *, fresh: bool
+) -> int:
+    """Create the task (or continue ``continue_from``'s), answer, and follow it when the step waits.
+
+    A request that would start the thread's first task, and finds (after posting its pending
+    answer) an earlier request racing it, waits for that one's task and continues it instead.
+    """
+    session.answer.pending(continuing=bool(continue_from))
+    if continue_from is None and not fresh and session.issue is not None:
+        turn = _take_turn(session)
+        if turn is None:
+            return session.fail(
+                "Not started: an earlier request in this thread is still starting its task",
+                f"Another request in this thread was starting a Rebyte task when this one came, so "
+                f"this one was to be sent to that task; it did not appear within "
+                f"{session.settings.race_seconds:g} seconds. Nothing was started, so that nothing is "
+                "paid for twice: ask again once that request is answered.",
+            )
+        continue_from = turn if isinstance(turn, ThreadMarker) else None
+    with session.rebyte() as rebyte:
+        try:
+            facts = follow_up.send(session, rebyte, plan, continue_from) if continue_from else None
+            facts = facts or _create(session, rebyte, plan)
+        except RebyteError as error:
+            return rebyte_failed(session, error)
+        session.outcome.facts = facts
+        session.outcome.status = "running"
+        session.outcome.headline = "task continued" if facts.continued else "task started"
+        session.workflow.log(
+            f"Rebyte task {facts.task_id} {'continued' if facts.continued else 'started'}: {facts.url}"
+        )
+        if plan.visibility:
+            session.outcome.facts = facts = _set_visibility(session, rebyte, facts, plan.visibility)
+        settings = session.settings
+        following = settings.following
+        check_run = None
+        if settings.check_run:  # opened before the answer, so that the answer's marker records it
+            head_sha = target.head_sha or settings.sha or None
+            check_run = open_check_run(
+                session.github, session.workflow, facts, head_sha, handed_over=not following
+            )
+        session.answer.started(facts, state=RUNNING if following or check_run else None, check_run=check_run)
+        if not following:
+            return EXIT_OK
+        return follow(session, rebyte, facts, target, check_run)
+
+
+def _take_turn(session: Session) -> ThreadMarker | bool | None:
+    """Re-read the thread (GET its comments) until it is this request's turn: the thread's task to
+    continue, True to start one, or None when an earlier request's task never came."""
+    settings, trigger, github = session.settings, session.trigger, session.github
+    assert trigger is not None and github is not None and session.issue is not None
+    mine = session.answer.comment_id
+    if mine is None:
+        return True
+    deadline = time.monotonic() + settings.race_seconds
+    pause = settings.poll_seconds
+    while True:
+        turn = whose_turn(
+            github.thread_markers(session.issue),
+            mine=mine,
+            request=trigger.request_key,
+            now=datetime.now(UTC),
+            stale_after=STALE_PENDING,
+        )
+        if turn == "start":
+            return True
+        if isinstance(turn, ThreadMarker):
+            return turn
+        if time.monotonic() >= deadline:
+            return None
+        session.workflow.log("An earlier request in this thread is starting its task: waiting to join it")
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(MAX_PAUSE, pause * 1.5)
+
+
+def task_facts(
+    session: Session, plan: Plan, task_id: str, url: str, workspace_id: str, *, continued: bool
+) -> TaskFacts:
+    """What the answer says about a task: the plan, who asked, where the request and the run are."""
+    trigger = session.trigger
+    assert trigger is not None
+    request_url = (
+        trigger.comment.url if trigger.comment else (trigger.subject.url if trigger.subject else None)
+    )
+    return TaskFacts(
+        task_id=task_id,
+        url=url,
+        workspace_id=workspace_id,
+        branch=plan.branch,
+        repository=plan.github_url,
+        executor=plan.executor,
+        model=plan.model,
+        skills=plan.skills,
+        requested_by=trigger.actor.login,
+        request_url=request_url,
+        run_url=session.settings.run_url,
+        continued=continued,
+    )
+
+
+def rebyte_failed(session: Session, error: RebyteError) -> int:
+    """Say why nothing started; when a task may exist anyway, say where to look and send nothing again."""
+    if may_have_taken_effect(error):
+        return session.fail(
+            "Rebyte did not answer clearly",
+            "The request reached Rebyte, but the answer was lost or broken, so the task may have "
+            "started. It was not sent again, so that nothing is paid for twice: look for it at "
+            f"https://app.rebyte.ai before asking again. ({describe_rebyte_error(error)})",
+        )
+    if isinstance(error, TransportError):
+        return session.fail("Could not reach Rebyte", str(error))
+    return session.fail("Rebyte could not start the task", describe_rebyte_error(error))
+
+
+def _create(session: Session, rebyte: RebyteClient, plan: Plan) -> TaskFacts:
+    """POST /v1/tasks, once: a create is never retried after it may have reached Rebyte."""
+    created = rebyte.create_task(
+        plan.prompt,
+        executor=plan.executor,
+        model=plan.model,
+        skills=list(plan.skills),
+        github_url=plan.github_url,
+        branch_name=plan.branch,
+    )
+    return task_facts(session, plan, created.id, created.url, created.workspace_id, continued=False)
+
+
+def _set_visibility(session: Session, rebyte: RebyteClient, facts: TaskFacts, visibility: str) -> TaskFacts:
+    try:
+        change = rebyte.set_visibility(facts.task_id, visibility)
+    except RebyteError as error:
+        session.workflow.warning(
+            f"The task started, but its visibility could not be set to {visibility}: {error}"
+        )
+        return facts
+    return replace(facts, share_url=change.share_url) if change.share_url else facts
