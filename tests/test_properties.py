@@ -47,12 +47,74 @@ def test_nothing_quoted_ever_triggers(inner: list[str]) -> None:
     assert find_command(body, "/rebyte") is None
 
 
-@settings(max_examples=200, deadline=None)
-@given(texts)
-def test_stripping_hidden_text_is_idempotent_and_leaves_no_html_comment(text: str) -> None:
+pieces = st.sampled_from(
+    [*"`~>*-_[]()!<>/\\\"'=:# \t\n\r", "<!--", "-->", "```", "/rebyte", "a", "é", "\u200b"]
+)
+markdownish = st.lists(pieces, max_size=60).map("".join)
+anything = st.one_of(texts, markdownish)
+plain_lines = st.lists(st.text(alphabet="abcdefghij XYZ.,", max_size=30), max_size=5)
+
+
+def is_subsequence(part: str, whole: str) -> bool:
+    letters = iter(whole)
+    return all(letter in letters for letter in part)
+
+
+@settings(max_examples=300, deadline=None)
+@given(anything)
+def test_stripping_hidden_text_is_idempotent_and_only_ever_removes(text: str) -> None:
     once = strip_hidden(text)
     assert strip_hidden(once) == once
-    assert "<!--" not in once
+    assert is_subsequence(once, text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(anything)
+def test_any_comment_gives_a_command_or_none(text: str) -> None:
+    command = find_command(text, "/rebyte")
+    assert command is None or isinstance(command, str)
+
+
+def test_a_100_kb_comment_of_unbalanced_markup_is_read_in_time() -> None:
+    body = ("> ```\n<!--\n`/rebyte ![x](\n[a]: <\r\n" * 4000)[:100_000] + "\n\n/rebyte at the end"
+    assert find_command(body, "/rebyte") is None  # the first <!-- is never closed: all is hidden
+    assert len(strip_hidden(body)) < len(body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=plain_lines, request=st.text(alphabet="abcdefghij XYZ.,:", max_size=30), after=anything)
+def test_a_phrase_line_a_reader_sees_always_triggers(before: list[str], request: str, after: str) -> None:
+    body = "\n".join(before) + "\n\n/rebyte " + request + "\n\n" + after
+    command = find_command(body, "/rebyte")
+    assert command is not None and command.startswith(request.strip())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    inner=lines,
+    fence=st.sampled_from(["```", "~~~", "````", "~~~~~"]),
+    info=st.sampled_from(["", "md", "x y"]),
+)
+def test_nothing_in_any_fence_ever_triggers(inner: list[str], fence: str, info: str) -> None:
+    body = f"{fence}{info}\n" + "\n".join(f"/rebyte {line}" for line in inner)  # closed or not
+    assert find_command(body, "/rebyte") is None
+    assert find_command(body + f"\n{fence}\n", "/rebyte") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(inner=lines)
+def test_nothing_inside_an_html_comment_ever_triggers(inner: list[str]) -> None:
+    kept = [line.replace("-->", "") for line in inner]
+    body = "visible\n<!--\n" + "\n".join(f"/rebyte {line}" for line in kept) + "\n-->"
+    assert find_command(body, "/rebyte") is None
+    assert find_command(body.removesuffix("-->"), "/rebyte") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(inner=lines)
+def test_nothing_lazily_quoted_ever_triggers(inner: list[str]) -> None:
+    body = "> a quote\n" + "\n".join(f"/rebyte {line}" for line in inner if line.strip())
+    assert find_command(body, "/rebyte") is None
 
 
 @settings(max_examples=100, deadline=None)

@@ -5,18 +5,15 @@ Pure: no I/O. The payload is what the runner wrote to ``GITHUB_EVENT_PATH``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from .prompt import strip_hidden
+from .markdown import command_after
 from .report import MARKER_PREFIX
 
 TriggerKind = Literal["comment", "review_comment", "label", "direct"]
 COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
 LABEL_EVENTS = ("issues", "pull_request", "pull_request_target")
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-QUOTE = re.compile(r"^ {0,3}>")
 
 
 @dataclass(frozen=True)
@@ -79,32 +76,14 @@ class Skip:
 
 
 def find_command(body: str, phrase: str) -> str | None:
-    """The text after the first line that starts with ``phrase``, to the end of the body.
+    """The command: what follows the first line a reader sees start with ``phrase``, or None.
 
-    A line inside a fenced or indented code block or a quote does not count, nor does hidden text
-    (an HTML comment). The phrase must stand alone: ``/rebyte-x`` is not ``/rebyte``.
+    Read as GitHub renders the comment (:mod:`rebyte_action.markdown`): a line in code, a
+    quote, HTML or a comment does not count, and the phrase must end there (``/rebyte:`` and
+    ``/rebyte fix`` are the phrase, ``/rebytes`` and ``/rebyte-x`` are not). The command runs
+    to the end of the comment, as written but for what a reader cannot see.
     """
-    visible = strip_hidden(body)
-    lines = visible.splitlines(keepends=True)
-    fence: str | None = None
-    # Up to three spaces of indent, as Markdown allows; four make an indented code block.
-    pattern = re.compile(rf"^ {{0,3}}{re.escape(phrase)}(?=\s|$)", re.IGNORECASE)
-    for index, line in enumerate(lines):
-        opener = FENCE.match(line)
-        if fence is not None:
-            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
-                fence = None
-            continue
-        if opener:
-            fence = opener.group(1)
-            continue
-        if QUOTE.match(line):
-            continue
-        found = pattern.match(line)
-        if found:
-            rest = line[found.end() :] + "".join(lines[index + 1 :])
-            return rest.strip()
-    return None
+    return command_after(body, phrase)
 
 
 def parse_event(

@@ -1,45 +1,25 @@
 """The prompt an agent gets: the request first, then the context it needs, sanitised and capped.
 
 User text from GitHub may hide content that a reader of the issue never sees (HTML
-comments, zero-width and bidirectional control characters): a classic way to smuggle
-instructions to an agent. It is stripped before anything else looks at the text.
+comments, zero-width and bidirectional control characters, image alt text, link titles,
+HTML attributes): a classic way to smuggle instructions to an agent. All of it goes
+through :func:`~rebyte_action.markdown.strip_hidden` before it reaches the prompt.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .markdown import strip_hidden
 from .rebyte.limits import MAX_PROMPT_CHARS
 
 if TYPE_CHECKING:
     from .events import Trigger
 
-HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-INVISIBLE = re.compile(
-    "["
-    "\u00ad"  # soft hyphen
-    "\u034f"  # combining grapheme joiner
-    "\u061c"  # Arabic letter mark
-    "\u115f\u1160\u3164\uffa0"  # Hangul fillers
-    "\u180e"  # Mongolian vowel separator
-    "\u200b-\u200f"  # zero-width space, joiners, LRM, RLM
-    "\u202a-\u202e"  # bidi embeddings and overrides
-    "\u2060-\u2064"  # word joiner, invisible operators
-    "\u2066-\u2069"  # bidi isolates
-    "\u206a-\u206f"  # deprecated format characters
-    "\ufeff"  # zero-width no-break space
-    "\ufe00-\ufe0f"  # variation selectors
-    "\U000e0000-\U000e007f"  # tag characters
-    "]"
-)
+__all__ = ["build_prompt", "strip_hidden"]
+
 CUT_NOTE = "\n\n[… cut here: {dropped:,} more characters. Read the rest at {where}]"
-
-
-def strip_hidden(text: str) -> str:
-    """``text`` with what a reader cannot see removed: HTML comments and invisible characters."""
-    return INVISIBLE.sub("", HTML_COMMENT.sub("", text))
 
 
 @dataclass(frozen=True)
