@@ -270,10 +270,8 @@ def _definition(reading: _Reading, first: int, content: str) -> None:
     """A link reference definition is never shown: keep its URL, hide its label and title."""
     place = _placement(reading, first, content)
     label = re.match(r"\s*\[(?:\\.|[^\\\[\]])*\]:[ \t]*\n?[ \t]*", content)
-    if place is None:
-        return
-    if label is None:
-        reading.hidden.append((place(0), place(len(content))))
+    if place is None or label is None:  # not found as expected: hide it all rather than guess
+        reading.hidden.append(_lines_span(reading, first, first + content.count("\n") + 1))
         return
     destination_end = _destination_end(content, label.end(), len(content))
     reading.hidden.append((place(0), place(label.end())))
