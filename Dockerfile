@@ -21,10 +21,12 @@ COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 # The package's wheel (built by hatchling in an isolated environment) without dependencies:
 # requirements.txt above is the whole dependency set. Then pip itself leaves the venv, and so
-# do the type stubs (for type checkers only).
+# do the type stubs (for type checkers only) and cryptography (15 MB): PyGithub pulls it in
+# through pyjwt[crypto] only to sign a GitHub App's JWTs, the action authenticates with a
+# token, and pyjwt imports cryptography only if it is there.
 RUN /opt/venv/bin/python -m pip install --no-cache-dir --no-compile --disable-pip-version-check \
         --no-deps . \
-    && /opt/venv/bin/python -m pip uninstall --yes --quiet pip setuptools \
+    && /opt/venv/bin/python -m pip uninstall --yes --quiet cryptography pip setuptools \
     && find /opt/venv -name '*.pyi' -delete
 
 FROM ${BASE_IMAGE}
@@ -33,9 +35,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY --from=build /opt/venv /opt/venv
 # Bytecode, compiled at build time, for the modules the action imports, its dependencies' and
 # the standard library's where the base has none (python:3.12-slim ships without; Debian's
-# python3 compiles its own): what importing it compiles, including optional imports that fail
-# and the HTTP transport httpx imports on first use. Compiling all of the venv instead would
-# add 10 MB for modules it never imports. Hash-based and never checked against the source,
+# python3 compiles its own): what importing it compiles, including optional imports that fail,
+# the HTTP transport httpx imports on first use and the Markdown parser loaded on first use.
+# Compiling all of the venv instead would add 10 MB for modules it never imports. Hash-based and never checked against the source,
 # so the timestamps COPY gives the files cannot make Python recompile them at each start
 # (nor could it write the result: PYTHONDONTWRITEBYTECODE). Without the column ranges that
 # only draw the ^^^ under a traceback's line: 7% smaller. tests/container checks that a run
@@ -44,8 +46,9 @@ RUN ["/opt/venv/bin/python", "-X", "no_debug_ranges", "-c", "\
 import compileall, importlib.util, os, sys; \
 compiled = set(); \
 sys.addaudithook(lambda event, args: compiled.add(args[1]) if event == 'compile' else None); \
-import runpy, httpx, rebyte_action.run; \
+import runpy, httpx, rebyte_action.run, rebyte_action.markdown as md; \
 httpx.Client().close(); \
+md.command_after('/rebyte x', '/rebyte'); md.strip_hidden('<b title=t>[a](b (c)) ![d](e)</b> <!-- f -->'); \
 loaded = {getattr(module, '__file__', None) for module in list(sys.modules.values())}; \
 main = importlib.util.find_spec('rebyte_action.__main__').origin; \
 files = sorted(f for f in compiled | loaded | {main} if isinstance(f, str) and f.endswith('.py') \
