@@ -266,6 +266,50 @@ def test_events_that_are_not_requests_exit_0_with_a_reason_and_call_nothing(
     assert reason in result.summary
 
 
+HEAVY_MODULES = ("github", "requests", "httpx", "pydantic", "pydantic_settings")
+
+
+def imported(result: ActionResult) -> set[str]:
+    """The top-level modules a run imported, from ``-X importtime``'s lines on stderr."""
+    names = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "cumulative" not in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(
+    ("event_name", "event", "raw_env"),
+    [
+        ("issue_comment", comment_event("LGTM, thanks"), {}),
+        ("issue_comment", comment_event("/rebyte fix", action="edited"), {}),
+        ("issues", load_event("issues.labeled"), {}),
+        # the underscore spelling of an input, read before the settings are
+        ("issue_comment", comment_event("/rebyte fix"), {"INPUT_TRIGGER_PHRASE": "@agent"}),
+    ],
+)
+def test_a_skipped_event_imports_neither_pygithub_nor_httpx_nor_pydantic(
+    action: Action, github: FakeGitHub, event_name: str, event: dict, raw_env: dict
+) -> None:
+    env = {"INPUT_TRIGGER-PHRASE": "", **raw_env, "PYTHONPROFILEIMPORTTIME": "1"}  # = python -X importtime
+    result = action.run(event_name, event, raw_env=env)
+    assert result.returncode == 0, result.log
+    assert result.outputs["skipped"]
+    assert "Nothing to do: " in result.stdout
+    loaded = imported(result)
+    assert "json" in loaded  # the lines were read
+    assert loaded.isdisjoint(HEAVY_MODULES), loaded & set(HEAVY_MODULES)
+    assert github.calls() == []
+
+
+def test_a_request_imports_what_it_needs(action: Action) -> None:
+    result = action.run(
+        "issue_comment", comment_event("/rebyte fix"), raw_env={"PYTHONPROFILEIMPORTTIME": "1"}
+    )
+    assert result.returncode == 0, result.log
+    assert {"github", "httpx", "pydantic"} <= imported(result)
+
+
 def test_an_allowed_bot_may_start_a_task_without_a_permission_check(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
