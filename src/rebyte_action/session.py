@@ -33,6 +33,7 @@ class Session:
     trigger: Trigger | None = None
     github: GitHub | None = None
     answer: Answer = field(init=False)
+    acknowledged: bool = False
 
     def __post_init__(self) -> None:
         self.answer = Answer(self)
@@ -94,6 +95,14 @@ class Session:
         """An ::error:: annotation, and the run fails."""
         self.workflow.error(message)
         self.outcome.failed = True
+
+    def acknowledge(self, *, answered: bool = False) -> None:
+        """The 👀 on the request, once. On a re-run (``answered``: the thread has this request's
+        answer) it is not added again: GitHub keeps one per user, so it would only spend a request."""
+        if self.acknowledged or (answered and self.settings.run_attempt > 1):
+            return
+        self.acknowledged = True
+        self.react("eyes")
 
     def react(self, content: str) -> None:
         """Add a reaction to the request (its comment, or the issue for a label); a failure is a warning."""

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     api_url: str = Field("https://api.github.com", validation_alias="GITHUB_API_URL")
     server_url: str = Field("https://github.com", validation_alias="GITHUB_SERVER_URL")
     run_id: str = Field("", validation_alias="GITHUB_RUN_ID")
+    run_attempt: int = Field(1, validation_alias="GITHUB_RUN_ATTEMPT")  # above 1 on a re-run
     sha: str = Field("", validation_alias="GITHUB_SHA")
     ref: str = Field("", validation_alias="GITHUB_REF")
     output_path: str = Field("", validation_alias="GITHUB_OUTPUT")

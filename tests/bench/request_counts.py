@@ -83,7 +83,7 @@ SCENARIOS = [
         "a follow-up in a thread with a task",
         "issue_comment",
         _later("/rebyte now add a test"),
-        (6, 1),
+        (5, 1),
         {},
         _first_request,
     ),

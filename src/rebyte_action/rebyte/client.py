@@ -326,6 +326,10 @@ class RebyteClient:
         last_status: TaskStatus | None = None
         wait = interval
         while True:
+            # The caller has just seen the task (it created or read it): look again only later.
+            pause = wait if deadline is None else min(wait, max(0.0, deadline - self._clock()))
+            self._sleep(pause)
+            wait = min(max_interval, wait * growth)
             task = self.get_task(task_id)
             if task.status != last_status:
                 last_status = task.status
@@ -333,14 +337,8 @@ class RebyteClient:
                     on_change(task)
             if task.status.is_terminal:
                 return task
-            pause = wait
-            if deadline is not None:
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    raise WaitTimeout(f"task {task_id} still {task.status.value} after {timeout:g}s", task)
-                pause = min(pause, remaining)
-            self._sleep(pause)
-            wait = min(max_interval, wait * growth)
+            if deadline is not None and deadline - self._clock() <= 0:
+                raise WaitTimeout(f"task {task_id} still {task.status.value} after {timeout:g}s", task)
 
     # -- transport -------------------------------------------------------------------
 
