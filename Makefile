@@ -13,6 +13,7 @@ help:
 	@echo "make lint   - ruff, mypy --strict, GitHub schemas for action.yml and workflows, zizmor, hadolint"
 	@echo "make container-test - build the action's image and run it in a Docker engine of its own"
 	@echo "make container-figures - the image's size, start-up and build times"
+	@echo "make bench  - what one event costs: requests, time, polling, client speed (bench-results.json)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,3 +76,9 @@ container-test: $(STAMP)
 
 container-figures: $(STAMP)
 	PYTHON=$(PYTHON) VENV_PY=$(BIN)/python tests/container/run.sh figures
+
+# What one event costs (tests/bench/README.md): requests per trigger, process time, polling, the
+# client's speed, the reconciler, the image. Prints one table; writes bench-results.json.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench

@@ -194,7 +194,7 @@ def test_a_direct_prompt_on_workflow_dispatch_reports_to_outputs_and_summary_onl
         "workflow_dispatch", event, prompt="Update the changelog", skills="docs, release\nnotes"
     )
     assert result.returncode == 0, result.log
-    assert github.calls() == [PERMISSION]
+    assert github.calls() == []  # only writers can dispatch a workflow: no permission check
     task = only_task(emulator)
     assert task.prompts[0].text.startswith("Update the changelog")
     assert task.skills == ["docs", "release", "notes"]
@@ -202,6 +202,19 @@ def test_a_direct_prompt_on_workflow_dispatch_reports_to_outputs_and_summary_onl
     assert result.outputs["task-id"] == task.id
     assert result.outputs["comment-id"] == ""
     assert task.id in result.summary
+
+
+def test_a_direct_prompt_above_write_still_checks_the_dispatcher(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    event = load_event("workflow_dispatch")
+    event["repository"]["full_name"] = REPO
+    github.set_permission("Codertocat", "write")
+    result = action.run("workflow_dispatch", event, prompt="Update the changelog", permission="maintain")
+    assert result.returncode == 0, result.log
+    assert github.calls() == [PERMISSION]
+    assert "maintain is needed" in result.outputs["skipped"]
+    assert emulator.requests() == []
 
 
 def test_a_direct_prompt_on_a_pull_request_event_answers_on_the_pull_request(
@@ -264,6 +277,50 @@ def test_events_that_are_not_requests_exit_0_with_a_reason_and_call_nothing(
     assert emulator.requests() == []
     assert f"Nothing to do: {result.outputs['skipped']}" in result.stdout
     assert reason in result.summary
+
+
+HEAVY_MODULES = ("github", "requests", "httpx", "pydantic", "pydantic_settings")
+
+
+def imported(result: ActionResult) -> set[str]:
+    """The top-level modules a run imported, from ``-X importtime``'s lines on stderr."""
+    names = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "cumulative" not in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(
+    ("event_name", "event", "raw_env"),
+    [
+        ("issue_comment", comment_event("LGTM, thanks"), {}),
+        ("issue_comment", comment_event("/rebyte fix", action="edited"), {}),
+        ("issues", load_event("issues.labeled"), {}),
+        # the underscore spelling of an input, read before the settings are
+        ("issue_comment", comment_event("/rebyte fix"), {"INPUT_TRIGGER_PHRASE": "@agent"}),
+    ],
+)
+def test_a_skipped_event_imports_neither_pygithub_nor_httpx_nor_pydantic(
+    action: Action, github: FakeGitHub, event_name: str, event: dict, raw_env: dict
+) -> None:
+    env = {"INPUT_TRIGGER-PHRASE": "", **raw_env, "PYTHONPROFILEIMPORTTIME": "1"}  # = python -X importtime
+    result = action.run(event_name, event, raw_env=env)
+    assert result.returncode == 0, result.log
+    assert result.outputs["skipped"]
+    assert "Nothing to do: " in result.stdout
+    loaded = imported(result)
+    assert "json" in loaded  # the lines were read
+    assert loaded.isdisjoint(HEAVY_MODULES), loaded & set(HEAVY_MODULES)
+    assert github.calls() == []
+
+
+def test_a_request_imports_what_it_needs(action: Action) -> None:
+    result = action.run(
+        "issue_comment", comment_event("/rebyte fix"), raw_env={"PYTHONPROFILEIMPORTTIME": "1"}
+    )
+    assert result.returncode == 0, result.log
+    assert {"github", "httpx", "pydantic"} <= imported(result)
 
 
 def test_an_allowed_bot_may_start_a_task_without_a_permission_check(
@@ -450,19 +507,31 @@ def test_a_re_run_for_the_same_comment_starts_no_second_task(
 ) -> None:
     event = comment_event("/rebyte fix the typo")
     first = action.run("issue_comment", event)
-    second = action.run("issue_comment", event)
+    second = action.run("issue_comment", event, raw_env={"GITHUB_RUN_ATTEMPT": "2"})
     assert second.returncode == 0, second.log
     assert len(emulator.requests("POST", "/v1/tasks")) == 1
-    assert len(emulator.requests("POST")) == 1  # nor a follow-up
-    assert [r.method for r in emulator.requests()] == ["POST", "GET"]
+    assert [r.method for r in emulator.requests()] == ["POST"]  # nor a follow-up, nor a read
     assert second.outputs["task-id"] == first.outputs["task-id"]
     assert second.outputs["task-url"] == first.outputs["task-url"]
     assert second.outputs["comment-id"] == first.outputs["comment-id"]
-    assert second.outputs["status"] in ("running", "completed")  # asked of Rebyte, not assumed
-    assert emulator.requests("GET", f"/v1/tasks/{first.outputs['task-id']}")
+    assert second.outputs["status"] == "running"  # as the answer last reported it
     assert len(github.comments(1)) == 1
-    assert github.calls()[6:] == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1]
+    assert github.calls()[6:] == [PERMISSION, LIST_COMMENTS_1]  # the 👀 is there already
+    assert len(github.reactions()) == 1
     assert "already started" in second.summary
+    assert "as last reported" in second.summary
+
+
+def test_a_re_run_that_waits_reads_and_follows_the_task(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    event = comment_event("/rebyte fix the typo")
+    first = action.run("issue_comment", event)
+    second = action.run("issue_comment", event, wait="true", raw_env={"GITHUB_RUN_ATTEMPT": "2"})
+    assert second.returncode == 0, second.log
+    assert second.outputs["task-id"] == first.outputs["task-id"]
+    assert second.outputs["status"] == "completed"
+    assert emulator.requests("GET", f"/v1/tasks/{first.outputs['task-id']}")
 
 
 def test_a_later_comment_in_the_thread_continues_the_same_task(
@@ -477,6 +546,11 @@ def test_a_later_comment_in_the_thread_continues_the_same_task(
     assert second.outputs["task-id"] == first.outputs["task-id"] == task.id
     assert [p.text.split("\n")[0] for p in task.prompts] == ["fix the typo", "now add a test for it"]
     assert "Sent to this thread's Rebyte task" in github.comments(1)[-1]["body"]
+    # the marker holds the task's id and URL: the prompt goes straight to it, no GET first
+    assert [f"{r.method} {r.path}" for r in emulator.requests()] == [
+        "POST /v1/tasks",
+        f"POST /v1/tasks/{task.id}/prompts",
+    ]
 
 
 def test_new_or_different_options_start_a_fresh_task(action: Action, emulator: Emulator) -> None:
@@ -513,6 +587,11 @@ def test_a_deleted_thread_task_is_replaced_by_a_new_one(action: Action, emulator
     second = action.run("issue_comment", later)
     assert second.returncode == 0, second.log
     assert second.outputs["task-id"] != first.outputs["task-id"]
+    gone = first.outputs["task-id"]
+    assert [(r.method, r.path, r.status) for r in emulator.requests()][1:] == [
+        ("POST", f"/v1/tasks/{gone}/prompts", 404),  # a 404 on the prompt: the task is gone
+        ("POST", "/v1/tasks", 201),
+    ]
 
 
 def test_public_makes_the_task_shareable_and_the_comment_shows_the_link(

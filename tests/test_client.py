@@ -413,8 +413,15 @@ def test_a_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
 def test_one_connection_serves_many_requests(client: RebyteClient) -> None:
     for _ in range(5):
         client.list_tasks()
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
-    assert len(pool.connections) == 1
+    transport = client._http._transport_for_url(httpx.URL(client.base_url))
+    assert len(transport._pool.connections) == 1  # type: ignore[attr-defined]
+
+
+def test_a_plain_http_client_loads_no_ca_bundle_until_an_https_url_comes(emulator: Emulator) -> None:
+    with RebyteClient(API_KEY, base_url=emulator.url) as plain:
+        assert plain.list_tasks().total == 0
+        https = plain._http._transport_for_url(httpx.URL("https://uploads.example/file"))
+        assert https._inner is None  # type: ignore[attr-defined]
 
 
 def test_values_the_service_adds_later_are_kept_not_rejected() -> None:

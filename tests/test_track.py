@@ -167,7 +167,7 @@ def test_a_direct_prompt_can_wait_with_no_issue_to_comment_on(
     event = load_event("workflow_dispatch")
     result = action.run("workflow_dispatch", event, prompt="Do it", wait="true", raw_env=FAST)
     assert result.returncode == 0, result.log
-    assert github.calls() == [PERMISSION]
+    assert github.calls() == []  # only writers can dispatch: no permission check, nothing to comment on
     assert result.outputs["status"] == "completed"
 
 

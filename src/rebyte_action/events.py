@@ -11,6 +11,8 @@ from typing import Any, Literal
 from .markdown import command_after
 from .report import MARKER_PREFIX
 
+DEFAULT_TRIGGER_PHRASE = "/rebyte"  # action.yml's defaults for trigger-phrase and label
+DEFAULT_LABEL = "rebyte"
 TriggerKind = Literal["comment", "review_comment", "label", "direct"]
 COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
 LABEL_EVENTS = ("issues", "pull_request", "pull_request_target")

@@ -12,9 +12,11 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .rebyte.models import Task
+if TYPE_CHECKING:
+    from .rebyte.models import Task
+
 
 MARKER_PREFIX = "<!-- rebyte-action:"
 MARKER = re.compile(r"<!-- rebyte-action:(\w+) (\{.*?\}) -->")

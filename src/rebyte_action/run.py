@@ -20,12 +20,15 @@ from .reconcile import reconcile
 from .replies import fork_comment, permission_comment
 from .report import summary
 from .session import EXIT_FAILED, EXIT_OK, Outcome, Session
-from .settings import Settings
+from .settings import Permission, Settings
 from .track import Cancelled
 from .verbs import dispatch, help
 from .workflow import Workflow
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "Outcome", "execute", "main"]
+
+# Events only a user with write access can cause: a schedule has no sender at all.
+WRITERS_ONLY_EVENTS = ("workflow_dispatch", "schedule", "push")
 
 
 def execute(settings: Settings, workflow: Workflow) -> int:
@@ -88,19 +91,23 @@ def _flow(session: Session) -> int:
     if not session.ready("rebyte"):
         return EXIT_FAILED
 
-    # acknowledge, at once: creating the task can take minutes
-    session.react("eyes")
+    # acknowledge, at once: creating the task can take minutes. A re-run's 👀 waits for
+    # the thread (dispatch): the first attempt has most likely added it already.
+    if settings.run_attempt <= 1:
+        session.acknowledge()
 
     # dispatch to the verb; it answers, and ``execute`` finishes (outputs, summary)
     try:
         command = read_command(trigger)
     except UsageError as error:
+        session.acknowledge()
         return help.usage_error(session, str(error))
     problem = prompt_too_long(command)
     if problem is not None:
         if trigger.kind == "direct":
             session.workflow_error(f"input 'prompt': {problem}")
             return EXIT_FAILED
+        session.acknowledge()
         return help.usage_error(session, problem)
     return dispatch(session, command, payload, target)
 
@@ -130,8 +137,10 @@ def _authorise(session: Session, github: GitHub) -> int | None:
     actor = trigger.actor
     if not actor.login or actor.is_bot:  # a schedule has no sender; an allowed bot has no role
         return None
-    have = github.permission(actor.login)
     need = session.settings.required_permission
+    if trigger.event_name in WRITERS_ONLY_EVENTS and need <= Permission.WRITE:
+        return None  # GitHub let only a writer dispatch the workflow or push
+    have = github.permission(actor.login)
     if have >= need:
         return None
     session.reply(permission_comment(actor.login, have.name.lower(), need.name.lower()))

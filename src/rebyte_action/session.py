@@ -1,7 +1,7 @@
 """What one run holds while it works, and the few things every step does with it.
 
-``Outcome`` collects what the run has learned; whatever happens, :meth:`Session.finish`
-writes it to the outputs and the step summary, so a task that was created is always
+``Outcome`` (``outcome.py``) collects what the run has learned; whatever happens,
+:meth:`Session.finish` writes it to the outputs and the step summary, so a task that was created is always
 reported somewhere.
 """
 
@@ -14,37 +14,13 @@ import httpx
 from .answer import Answer
 from .events import Trigger
 from .github import GitHub, GitHubError
+from .outcome import EXIT_FAILED, EXIT_OK, Outcome
 from .rebyte import RebyteClient
-from .report import TaskFacts, failure_comment, summary
+from .report import failure_comment
 from .settings import Settings
 from .workflow import Workflow
 
-EXIT_OK, EXIT_FAILED = 0, 1
-
-
-@dataclass
-class Outcome:
-    """What a run has done so far; written out once, at the end, whatever happened."""
-
-    skipped: str = ""
-    facts: TaskFacts | None = None
-    status: str = ""
-    comment_id: str = ""
-    headline: str = ""
-    detail: str = ""
-    failed: bool = False
-
-    def outputs(self) -> dict[str, str]:
-        """The action's outputs by name (action.yml's ``outputs``); empty strings for what is unknown."""
-        facts = self.facts
-        return {
-            "task-id": facts.task_id if facts else "",
-            "task-url": facts.url if facts else "",
-            "workspace-id": facts.workspace_id if facts else "",
-            "status": self.status,
-            "comment-id": self.comment_id,
-            "skipped": self.skipped,
-        }
+__all__ = ["EXIT_FAILED", "EXIT_OK", "Outcome", "Session"]
 
 
 @dataclass
@@ -57,6 +33,7 @@ class Session:
     trigger: Trigger | None = None
     github: GitHub | None = None
     answer: Answer = field(init=False)
+    acknowledged: bool = False
 
     def __post_init__(self) -> None:
         self.answer = Answer(self)
@@ -119,6 +96,14 @@ class Session:
         self.workflow.error(message)
         self.outcome.failed = True
 
+    def acknowledge(self, *, answered: bool = False) -> None:
+        """The 👀 on the request, once. On a re-run (``answered``: the thread has this request's
+        answer) it is not added again: GitHub keeps one per user, so it would only spend a request."""
+        if self.acknowledged or (answered and self.settings.run_attempt > 1):
+            return
+        self.acknowledged = True
+        self.react("eyes")
+
     def react(self, content: str) -> None:
         """Add a reaction to the request (its comment, or the issue for a label); a failure is a warning."""
         trigger, github = self.trigger, self.github
@@ -148,11 +133,7 @@ class Session:
 
     def skip(self, reason: str) -> int:
         """End the run with nothing started, saying why: exit 0."""
-        self.workflow.log(f"Nothing to do: {reason}")
-        self.outcome.skipped = reason
-        self.outcome.headline = self.outcome.headline or "nothing started"
-        self.outcome.detail = self.outcome.detail or reason
-        return EXIT_OK
+        return self.outcome.skip(self.workflow, reason)
 
     def fail(self, what: str, detail: str, *, comment: bool = True, kind: str = "failed") -> int:
         """End the run failed: an ::error::, and (with ``comment``) the answer says so with 😕."""
@@ -182,13 +163,6 @@ class Session:
 
     def finish(self) -> None:
         """Write the outputs and the step summary, and close the GitHub connection."""
-        outcome = self.outcome
-        facts = outcome.facts
-        if facts is not None and outcome.failed:
-            # Nothing is lost: the URL reaches the log even when GitHub could not take it.
-            self.workflow.log(f"Rebyte task {facts.task_id}: {facts.url}")
-        self.workflow.set_outputs(outcome.outputs())
-        headline = outcome.headline or ("failed" if outcome.failed else "done")
-        self.workflow.summary(summary(facts, headline=headline, detail=outcome.detail))
+        self.outcome.write(self.workflow)
         if self.github is not None:
             self.github.close()

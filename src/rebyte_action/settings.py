@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .events import DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE
 from .rebyte.client import DEFAULT_BASE_URL
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
 
@@ -73,8 +74,8 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices(*_input("github-token").choices, "GITHUB_TOKEN")
     )
     rebyte_base_url: str = Field(DEFAULT_BASE_URL, validation_alias=_input("rebyte-base-url"))
-    trigger_phrase: str = Field("/rebyte", validation_alias=_input("trigger-phrase"))
-    label: str = Field("rebyte", validation_alias=_input("label"))
+    trigger_phrase: str = Field(DEFAULT_TRIGGER_PHRASE, validation_alias=_input("trigger-phrase"))
+    label: str = Field(DEFAULT_LABEL, validation_alias=_input("label"))
     prompt: str = Field("", validation_alias=_input("prompt"))
     executor: str | None = Field(None, validation_alias=_input("executor"))
     model: str | None = Field(None, validation_alias=_input("model"))
@@ -102,6 +103,7 @@ class Settings(BaseSettings):
     api_url: str = Field("https://api.github.com", validation_alias="GITHUB_API_URL")
     server_url: str = Field("https://github.com", validation_alias="GITHUB_SERVER_URL")
     run_id: str = Field("", validation_alias="GITHUB_RUN_ID")
+    run_attempt: int = Field(1, validation_alias="GITHUB_RUN_ATTEMPT")  # above 1 on a re-run
     sha: str = Field("", validation_alias="GITHUB_SHA")
     ref: str = Field("", validation_alias="GITHUB_REF")
     output_path: str = Field("", validation_alias="GITHUB_OUTPUT")

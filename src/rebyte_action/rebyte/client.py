@@ -136,12 +136,9 @@ class RebyteClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
-        self._http = httpx.Client(
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": f"rebyte-action/{__version__}", "Accept": "application/json"},
-            follow_redirects=False,
-        )
+        self._timeout = timeout
+        self._transport = transport
+        self._client: httpx.Client | None = None
 
     def __repr__(self) -> str:
         return f"RebyteClient(base_url={self.base_url!r})"
@@ -155,7 +152,28 @@ class RebyteClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The one ``httpx.Client``, built when the first request is due (a run that sends none
+        pays nothing). Over ``http://`` (the emulator, a local proxy) no CA bundle is loaded:
+        plain connections get a transport without TLS, and an ``https://`` URL (an upload's)
+        still gets the verifying default, built on its first use."""
+        if self._client is None:
+            mounts = None
+            if self._transport is None and self.base_url.startswith("http://"):
+                mounts = {"http://": httpx.HTTPTransport(verify=False), "https://": _LazyTLSTransport()}
+            self._client = httpx.Client(
+                timeout=self._timeout,
+                transport=self._transport or (_LazyTLSTransport() if mounts else None),
+                mounts=mounts,
+                headers={"User-Agent": f"rebyte-action/{__version__}", "Accept": "application/json"},
+                follow_redirects=False,
+            )
+        return self._client
 
     # -- files -----------------------------------------------------------------------
 
@@ -326,6 +344,10 @@ class RebyteClient:
         last_status: TaskStatus | None = None
         wait = interval
         while True:
+            # The caller has just seen the task (it created or read it): look again only later.
+            pause = wait if deadline is None else min(wait, max(0.0, deadline - self._clock()))
+            self._sleep(pause)
+            wait = min(max_interval, wait * growth)
             task = self.get_task(task_id)
             if task.status != last_status:
                 last_status = task.status
@@ -333,14 +355,8 @@ class RebyteClient:
                     on_change(task)
             if task.status.is_terminal:
                 return task
-            pause = wait
-            if deadline is not None:
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    raise WaitTimeout(f"task {task_id} still {task.status.value} after {timeout:g}s", task)
-                pause = min(pause, remaining)
-            self._sleep(pause)
-            wait = min(max_interval, wait * growth)
+            if deadline is not None and deadline - self._clock() <= 0:
+                raise WaitTimeout(f"task {task_id} still {task.status.value} after {timeout:g}s", task)
 
     # -- transport -------------------------------------------------------------------
 
@@ -463,10 +479,26 @@ class RebyteClient:
 _CODED_STATUSES = frozenset({400, 401, 404, 429, 500})
 
 
+class _LazyTLSTransport(httpx.BaseTransport):
+    """httpx's default (verifying) transport, made when a request first needs it."""
+
+    def __init__(self) -> None:
+        self._inner: httpx.HTTPTransport | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            self._inner = httpx.HTTPTransport()
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+
 def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:
     """The answer as ``model``; a body that is not that shape is an :class:`UnexpectedResponse`."""
     try:
-        return model.model_validate(response.json())
+        return model.model_validate_json(response.content)  # parsed and validated in one pass
     except (ValueError, PydanticValidationError) as error:
         first = str(error).splitlines()[0][:200]
         raise UnexpectedResponse(

@@ -24,10 +24,13 @@ from . import cancel, help, rerun, share, start, status
 def dispatch(session: Session, command: Command, payload: dict[str, Any], target: Target) -> int:
     """Run the verb ``command`` asks for; a prompt starts a task or continues the thread's."""
     if command.help:
+        session.acknowledge()
         return help.run(session)
     settings, trigger, github = session.settings, session.trigger, session.github
     assert trigger is not None and github is not None
     markers = github.thread_markers(session.issue) if session.issue is not None else []
+    earlier = latest(m for m in markers if m.marker.request == trigger.request_key)
+    session.acknowledge(answered=earlier is not None)
     if command.verb == "status":
         return status.run(session, latest_task(markers))
     if command.verb == "share":
@@ -53,7 +56,6 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
         skills=settings.skills,
         visibility=settings.visibility,
     )
-    earlier = latest(m for m in markers if m.marker.request == trigger.request_key)
     if earlier is not None:  # a re-run of this request
         if earlier.marker.kind == "task" and earlier.marker.task_id:
             return rerun.already_started(session, earlier, plan, target)

@@ -9,18 +9,20 @@ from ..session import Session
 
 
 def send(session: Session, rebyte: RebyteClient, plan: Plan, found: ThreadMarker) -> TaskFacts | None:
-    """GET the thread's task, then POST the prompt to it; None when the task is gone (404).
+    """POST the prompt to the thread's task; None when the task is gone (404: start a new one).
 
-    Raises :class:`~rebyte_action.rebyte.RebyteError` when Rebyte fails otherwise.
+    The marker holds the task's id and URL, so the task is not read first (a marker from
+    before it kept the URL is the exception). Raises
+    :class:`~rebyte_action.rebyte.RebyteError` when Rebyte fails otherwise.
     """
     from .start import task_facts  # start calls this module: import at use, not at load
 
     task_id = found.marker.task_id
     assert task_id is not None
     try:
-        task = rebyte.get_task(task_id)
-    except NotFoundError:
+        url = found.marker.url or rebyte.get_task(task_id).url
+        rebyte.follow_up(task_id, plan.prompt, skills=list(plan.skills))
+    except NotFoundError:  # nothing was sent: a 404 answers before the prompt is taken
         session.workflow.log(f"The thread's task {task_id} is gone; starting a new one")
         return None
-    rebyte.follow_up(task_id, plan.prompt, skills=list(plan.skills))
-    return task_facts(session, plan, task.id, task.url, found.marker.workspace_id or "", continued=True)
+    return task_facts(session, plan, task_id, url, found.marker.workspace_id or "", continued=True)

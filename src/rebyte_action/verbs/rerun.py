@@ -11,12 +11,24 @@ from .start import task_facts
 
 
 def already_started(session: Session, found: ThreadMarker, plan: Plan, target: Target) -> int:
-    """The request has its task: read its status (GET /v1/tasks/{id}) and follow it when the step waits."""
+    """The request has its task: report it as its answer last showed it, and follow it
+    (GET /v1/tasks/{id}) when the step waits."""
     marker = found.marker
     assert marker.task_id is not None
     session.workflow.log(f"This request already started task {marker.task_id} (comment {found.comment_id})")
     session.answer.adopt(found.comment_id)
     session.outcome.headline = "already started by an earlier attempt of this run; nothing new started"
+    settings = session.settings
+    if not settings.following:  # nothing to learn that is worth a request: say what was last seen
+        status = marker.status or "running"
+        facts = task_facts(
+            session, plan, marker.task_id, marker.url or "", marker.workspace_id or "", continued=False
+        )
+        session.outcome.facts = facts
+        session.outcome.status = status
+        session.outcome.detail = f"Status {status}, as last reported in the answer; not read again."
+        session.workflow.log(f"Task {marker.task_id}: {status}, as last reported")
+        return EXIT_OK
     with session.rebyte() as rebyte:
         try:
             task = rebyte.get_task(marker.task_id)
@@ -33,8 +45,7 @@ def already_started(session: Session, found: ThreadMarker, plan: Plan, target: T
         )
         session.outcome.facts = facts
         session.outcome.status = task.status.value if task else ""
-        settings = session.settings
-        if task is None or not settings.following:
+        if task is None:
             return EXIT_OK
         check_run = marker.check_run
         if check_run is None and settings.check_run:

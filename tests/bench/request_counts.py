@@ -1,0 +1,150 @@
+"""Requests per trigger: each scenario run through the real entry point, counted by both servers."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rebyte_action.rebyte.emulator import Emulator, EmulatorConfig
+from rebyte_action.testing import FakeGitHub
+
+from ..action_harness import Action, comment_event, load_event, review_comment_event
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    event_name: str
+    event: Callable[[], dict[str, Any]]
+    minimum: tuple[int, int]  # GitHub, Rebyte: each call justified in tests/bench/README.md
+    inputs: dict[str, str]
+    before: Callable[[Action], None] | None = None  # runs not counted (an earlier request)
+    env: dict[str, str] | None = None
+
+
+def _labeled(name: str) -> Callable[[], dict[str, Any]]:
+    def event() -> dict[str, Any]:
+        payload = load_event(name)
+        payload["label"]["name"] = "rebyte"
+        return payload
+
+    return event
+
+
+def _dispatch() -> dict[str, Any]:
+    payload = load_event("workflow_dispatch")
+    payload["repository"]["full_name"] = "Codertocat/Hello-World"
+    return payload
+
+
+def _later(body: str) -> Callable[[], dict[str, Any]]:
+    def event() -> dict[str, Any]:
+        payload = comment_event(body)
+        payload["comment"]["id"] = 492700999
+        return payload
+
+    return event
+
+
+def _first_request(action: Action) -> None:
+    action.run("issue_comment", comment_event("/rebyte fix the typo"))
+
+
+SCENARIOS = [
+    Scenario(
+        "/rebyte on an issue", "issue_comment", lambda: comment_event("/rebyte fix the typo"), (6, 1), {}
+    ),
+    Scenario(
+        "/rebyte on a pull request",
+        "issue_comment",
+        lambda: comment_event("/rebyte fix it", on_pull=True),
+        (7, 1),
+        {},
+    ),
+    Scenario(
+        "a review comment",
+        "pull_request_review_comment",
+        lambda: review_comment_event("/rebyte emoji"),
+        (6, 1),
+        {},
+    ),
+    Scenario("an issue labeled", "issues", _labeled("issues.labeled"), (6, 1), {}),
+    Scenario("a pull request labeled", "pull_request", _labeled("pull_request.labeled"), (6, 1), {}),
+    Scenario(
+        "direct prompt, workflow_dispatch", "workflow_dispatch", _dispatch, (0, 1), {"prompt": "Update"}
+    ),
+    Scenario(
+        "direct prompt, schedule", "schedule", lambda: {"schedule": "0 3 * * *"}, (0, 1), {"prompt": "Check"}
+    ),
+    Scenario(
+        "a follow-up in a thread with a task",
+        "issue_comment",
+        _later("/rebyte now add a test"),
+        (5, 1),
+        {},
+        _first_request,
+    ),
+    Scenario("/rebyte status", "issue_comment", _later("/rebyte status"), (4, 1), {}, _first_request),
+    Scenario(
+        "a refused user (read permission)",
+        "issue_comment",
+        lambda: comment_event("/rebyte go", sender="reader"),
+        (2, 0),
+        {},
+    ),
+    Scenario(
+        "a skipped event (no phrase)", "issue_comment", lambda: comment_event("LGTM, thanks"), (0, 0), {}
+    ),
+    Scenario(
+        "a re-run of the same request (wait off)",
+        "issue_comment",
+        lambda: comment_event("/rebyte fix the typo"),
+        (2, 0),
+        {},
+        _first_request,
+        {"GITHUB_RUN_ATTEMPT": "2"},  # a re-run is the same workflow run's next attempt
+    ),
+]
+
+
+def count(scenario: Scenario) -> tuple[int, int, list[str], list[str]]:
+    """The GitHub and Rebyte requests of the scenario's own run (earlier runs not counted)."""
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        Emulator(EmulatorConfig(task_seconds=30.0)) as emulator,
+        FakeGitHub() as github,
+    ):
+        github.set_permission("Codertocat", "admin")
+        github.set_permission("reader", "read")
+        github.add_pull(1, head_ref="fix/typo")
+        action = Action(emulator, github, Path(workdir))
+        if scenario.before is not None:
+            scenario.before(action)
+        github_before, rebyte_before = len(github.calls()), len(emulator.requests())
+        result = action.run(scenario.event_name, scenario.event(), raw_env=scenario.env, **scenario.inputs)
+        if result.returncode != 0:
+            raise RuntimeError(f"{scenario.name}: exit {result.returncode}\n{result.log}")
+        github_calls = github.calls()[github_before:]
+        rebyte_calls = [f"{r.method} {r.path}" for r in emulator.requests()[rebyte_before:]]
+        return len(github_calls), len(rebyte_calls), github_calls, rebyte_calls
+
+
+def measure() -> tuple[dict[str, Any], list[str]]:
+    figures: dict[str, Any] = {}
+    table = ["| trigger | GitHub | Rebyte | minimum | |", "|---|---|---|---|---|"]
+    for scenario in SCENARIOS:
+        github_n, rebyte_n, github_calls, rebyte_calls = count(scenario)
+        low_github, low_rebyte = scenario.minimum
+        met = "ok" if github_n <= low_github and rebyte_n <= low_rebyte else "over"
+        figures[scenario.name] = {
+            "github": github_n,
+            "rebyte": rebyte_n,
+            "minimum": {"github": low_github, "rebyte": low_rebyte},
+            "github_calls": github_calls,
+            "rebyte_calls": rebyte_calls,
+        }
+        table.append(f"| {scenario.name} | {github_n} | {rebyte_n} | {low_github} + {low_rebyte} | {met} |")
+    return figures, table
