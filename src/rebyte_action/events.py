@@ -5,6 +5,7 @@ Pure: no I/O. The payload is what the runner wrote to ``GITHUB_EVENT_PATH``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -115,6 +116,8 @@ def parse_event(
     label: str,
     direct_prompt: str,
     run_id: str,
+    job: str = "",
+    step: str = "",
     fallback_repository: str = "",
 ) -> Trigger | Skip:
     action = payload.get("action")
@@ -138,7 +141,7 @@ def parse_event(
         default_branch=default_branch,
         actor=actor,
         text=direct_prompt.strip(),
-        request_key=f"run:{run_id}",
+        request_key=direct_request_key(run_id, job, step, direct_prompt),
         subject=subject,
         comment=comment,
     )
@@ -168,6 +171,17 @@ def parse_event(
         )
 
     return Skip(f"'{event_name}' events start a task only with the prompt input")
+
+
+def direct_request_key(run_id: str, job: str, step: str, prompt: str) -> str:
+    """A direct prompt's request: ``run:RUN:JOB:STEP:HASH``, one per step and prompt.
+
+    ``job`` and ``step`` are ``GITHUB_JOB`` and ``GITHUB_ACTION`` (the step's id); with the
+    prompt's hash they tell apart two direct steps of one run, and stay the same when the run
+    is re-run, so a re-run finds its step's task instead of starting another.
+    """
+    digest = hashlib.sha256(prompt.strip().encode()).hexdigest()[:10]
+    return f"run:{run_id}:{job}:{step}:{digest}"
 
 
 def _subject(payload: dict[str, Any]) -> Subject | None:

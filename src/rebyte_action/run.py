@@ -63,6 +63,8 @@ def _flow(session: Session) -> int:
         label=settings.label,
         direct_prompt=settings.prompt,
         run_id=settings.run_id,
+        job=settings.job,
+        step=settings.step,
         fallback_repository=settings.repository,
     )
     if isinstance(decision, Skip):

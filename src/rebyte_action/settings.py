@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     api_url: str = Field("https://api.github.com", validation_alias="GITHUB_API_URL")
     server_url: str = Field("https://github.com", validation_alias="GITHUB_SERVER_URL")
     run_id: str = Field("", validation_alias="GITHUB_RUN_ID")
+    job: str = Field("", validation_alias="GITHUB_JOB")
+    step: str = Field("", validation_alias="GITHUB_ACTION")  # the step's id (or __owner_repo)
     sha: str = Field("", validation_alias="GITHUB_SHA")
     ref: str = Field("", validation_alias="GITHUB_REF")
     output_path: str = Field("", validation_alias="GITHUB_OUTPUT")
