@@ -752,6 +752,17 @@ def test_inputs_are_read_in_the_underscore_spelling_too(action: Action, emulator
         ({"wait": "maybe"}, "input 'wait': must be one of auto, true, false"),
         ({"mode": "sweep"}, "input 'mode': must be one of run, reconcile"),
         ({"reconcile_max": "0"}, "input 'reconcile-max'"),
+        ({"permission": "none"}, "input 'permission': must be one of read, triage, write, maintain, admin"),
+        ({"rebyte_base_url": "notaurl"}, "input 'rebyte-base-url': must be an http:// or https:// URL"),
+        ({"rebyte_base_url": "ftp://x"}, "input 'rebyte-base-url': must be an http:// or https:// URL"),
+        ({"allow_forks": "maybe"}, "input 'allow-forks': must be true or false"),
+        ({"check_run": "sometimes"}, "input 'check-run': must be true or false"),
+        ({"timeout_minutes": "abc"}, "input 'timeout-minutes': must be a number of minutes > 0 (got 'abc')"),
+        ({"timeout_minutes": "-5"}, "input 'timeout-minutes': must be a number of minutes > 0 (got '-5')"),
+        ({"reconcile_max": "many"}, "input 'reconcile-max': must be a whole number of comments ≥ 1"),
+        ({"reconcile_days": "0"}, "input 'reconcile-days': must be a number of days > 0"),
+        ({"skills": "a b"}, "input 'skills': 'a b' is not a skill name"),
+        ({"branch": "-x"}, "input 'branch': "),
     ],
 )
 def test_a_bad_input_is_named_with_what_to_do(

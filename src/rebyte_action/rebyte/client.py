@@ -93,6 +93,9 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # httpx errors raised before a single byte of the request could reach the server.
 NEVER_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# httpx errors raised while the request is being built: it can never be sent, so neither
+# delivered nor worth sending again (a base URL without http(s)://, a malformed URL or header).
+UNSENDABLE_ERRORS = (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError)
 
 
 class RebyteClient:
@@ -399,13 +402,14 @@ class RebyteClient:
                     headers=request_headers,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
-            except httpx.TransportError as exc:
-                never_sent = isinstance(exc, NEVER_SENT_ERRORS)
+            except (httpx.TransportError, httpx.InvalidURL) as exc:
+                unsendable = isinstance(exc, UNSENDABLE_ERRORS)
+                never_sent = unsendable or isinstance(exc, NEVER_SENT_ERRORS)
                 error = TransportError(
                     self._scrub(f"{method} {_display(url)} failed: {type(exc).__name__}: {exc}"),
                     maybe_delivered=not never_sent,
                 )
-                retryable = never_sent or idempotent
+                retryable = not unsendable and (never_sent or idempotent)
                 log.debug("%s %s: %s (attempt %d)", method, _display(url), type(exc).__name__, attempt)
             else:
                 log.debug("%s %s -> %d (attempt %d)", method, _display(url), response.status_code, attempt)
