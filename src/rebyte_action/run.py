@@ -130,8 +130,12 @@ def _authorise(session: Session, github: GitHub) -> int | None:
     trigger = session.trigger
     assert trigger is not None
     actor = trigger.actor
-    if not actor.login or actor.is_bot:  # a schedule has no sender; an allowed bot has no role
+    if actor.is_bot:  # an allowed bot has no role
         return None
+    if not actor.login:
+        if trigger.kind == "direct":  # a schedule has no sender; the workflow itself asks
+            return None
+        return session.skip("the event names no sender, so who asked cannot be checked")
     have = github.permission(actor.login)
     need = session.settings.required_permission
     if have >= need:
