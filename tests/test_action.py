@@ -493,6 +493,22 @@ def test_a_later_comment_in_the_thread_continues_the_same_task(
     assert "Sent to this thread's Rebyte task" in github.comments(1)[-1]["body"]
 
 
+def test_a_continued_task_is_answered_with_its_own_agent_and_branch_not_the_step_inputs(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    action.run("issue_comment", comment_event("/rebyte --executor codex --model pro --branch dev fix it"))
+    later = comment_event("/rebyte now add a test for it")
+    later["comment"]["id"] = 492700999
+    second = action.run("issue_comment", later, executor="claude", model="lite")
+    assert second.returncode == 0, second.log
+    task = only_task(emulator)
+    assert (task.executor, task.model, task.branch_name) == ("codex", "pro", "dev")
+    answer = github.comments(1)[-1]["body"]
+    assert "Sent to this thread's Rebyte task" in answer
+    assert "codex · model pro" in answer and "claude" not in answer
+    assert "on branch `dev`" in answer
+
+
 def test_new_or_different_options_start_a_fresh_task(action: Action, emulator: Emulator) -> None:
     action.run("issue_comment", comment_event("/rebyte fix the typo"))
     later = comment_event("/rebyte --new try again from scratch")
