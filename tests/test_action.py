@@ -418,7 +418,10 @@ def test_a_prompt_over_the_limit_is_refused_with_its_size(
 ) -> None:
     result = action.run("issue_comment", comment_event("/rebyte " + "x" * 100_001))
     assert result.returncode == 0
-    assert "100,001 characters" in github.comments(1)[0]["body"]
+    body = github.comments(1)[0]["body"]
+    assert "too long" in body and "100,001 characters, 1 over Rebyte's limit of 100,000" in body
+    assert "Shorten it" in body
+    assert "could not read" not in body and "Usage:" not in body
     assert emulator.requests() == []
 
 
@@ -577,6 +580,7 @@ def test_a_bad_rebyte_key_fails_loudly_on_the_issue_without_leaking_it(
     assert "Rebyte could not start the task" in body and "`unauthorized`" in body
     assert "Traceback" not in body
     assert "::error title=rebyte-action::Rebyte could not start the task" in result.stdout
+    assert "### Rebyte: Rebyte could not start the task" in result.summary  # names keep their case
     assert_no_secrets(result, github)
 
 
@@ -881,5 +885,8 @@ def test_a_direct_prompt_over_the_limit_fails_the_step_naming_the_input(
 ) -> None:
     result = action.run("workflow_dispatch", load_event("workflow_dispatch"), prompt="x" * 100_001)
     assert result.returncode == 1
-    assert "::error title=rebyte-action::input 'prompt': the prompt has 100,001 characters" in result.stdout
+    assert (
+        "::error title=rebyte-action::input 'prompt': the prompt is too long: it has 100,001 characters, "
+        "1 over Rebyte's limit of 100,000" in result.stdout
+    )
     assert emulator.requests() == []

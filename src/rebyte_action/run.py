@@ -101,9 +101,9 @@ def _flow(session: Session) -> int:
     problem = prompt_too_long(command)
     if problem is not None:
         if trigger.kind == "direct":
-            session.workflow_error(f"input 'prompt': {problem}")
+            session.workflow_error(f"input 'prompt': the prompt is too long: {problem}")
             return EXIT_FAILED
-        return help.usage_error(session, problem)
+        return help.too_long(session, problem)
     return dispatch(session, command, payload, target)
 
 
