@@ -8,17 +8,15 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 the task ended
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from . import __version__, try_event
+from . import __version__, emulator_command, try_event
 from .rebyte import (
     MAX_PROMPT_CHARS,
     RebyteClient,
@@ -27,7 +25,6 @@ from .rebyte import (
     TaskStatus,
     WaitTimeout,
 )
-from .rebyte.emulator import Emulator, EmulatorConfig, Fault
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES, ApiModel
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_TASK_FAILED, EXIT_TIMEOUT = 0, 1, 2, 3, 4
@@ -112,28 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("path", metavar="PATH")
     upload.add_argument("--content-type", default=None)
 
-    emulator = sub.add_parser("emulator", help="serve a local emulator of the Rebyte API")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
-    emulator.add_argument(
-        "--task-seconds", type=float, default=2.0, help="how long a prompt runs (default 2)"
-    )
-    emulator.add_argument("--provision-seconds", type=float, default=0.0, help="delay of task creation")
-    emulator.add_argument("--latency", type=float, default=0.0, help="added to every API request, seconds")
-    emulator.add_argument(
-        "--error-rate", type=float, default=0.0, help="share of requests answered 500/502/503"
-    )
-    emulator.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="JSON",
-        help='inject a fault, e.g. \'{"kind": "status", "status": 429, "retry_after": 1}\' (repeatable)',
-    )
-    emulator.add_argument("--key-prefix", default="rbk_", help="keys must start with this (default rbk_)")
-    emulator.add_argument("--app-url", default="https://app.rebyte.ai", help="base of task URLs")
-    emulator.add_argument("--seed", type=int, default=None, help="seed for --error-rate")
-    emulator.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    emulator_command.add_parser(sub)
     try_event.add_parser(sub)
     return parser
 
@@ -166,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "emulator":
-            return run_emulator(args)
+            return emulator_command.main(args)
         if args.command == "try-event":
             return try_event.main(args)
         return run_api_command(args)
@@ -365,39 +341,6 @@ def _clear_spinner() -> None:
     if _spinner_started is not None and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
         sys.stderr.flush()
-
-
-def run_emulator(args: argparse.Namespace) -> int:
-    try:
-        faults = [Fault.from_json(json.loads(text)) for text in args.fault]
-    except (ValueError, TypeError) as error:
-        raise UsageError(f"--fault: {error}") from None
-    if not 0 <= args.error_rate <= 1:
-        raise UsageError("--error-rate: must be between 0 and 1")
-    config = EmulatorConfig(
-        key_prefix=args.key_prefix,
-        task_seconds=args.task_seconds,
-        provision_seconds=args.provision_seconds,
-        latency=args.latency,
-        error_rate=args.error_rate,
-        seed=args.seed,
-        app_url=args.app_url.rstrip("/"),
-        faults=faults,
-    )
-    try:
-        emulator = Emulator(config, host=args.host, port=args.port, verbose=args.verbose)
-    except OSError as error:
-        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
-    print(emulator.url, flush=True)
-    _say(f"Rebyte emulator on {emulator.url} (keys starting {config.key_prefix!r}); Ctrl-C stops it")
-
-    def stop(signum: int, frame: object) -> NoReturn:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    with contextlib.suppress(KeyboardInterrupt):
-        emulator.serve_forever()
-    return EXIT_OK
 
 
 if __name__ == "__main__":
