@@ -127,7 +127,8 @@ def test_a_review_comment_starts_a_task_with_the_file_lines_and_hunk(
         f"POST {R}/pulls/comments/284312630/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
-        edit_answer(github, 2),  # its own task: no need to read the thread again for a race
+        f"GET {R}/issues/2/comments",
+        edit_answer(github, 2),
     ]
     task = only_task(emulator)
     assert task.branch_name == "changes"
@@ -168,7 +169,8 @@ def test_the_label_on_a_pull_request_starts_a_task_on_its_branch(
         f"POST {R}/issues/2/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
-        edit_answer(github, 2),  # its own task: no need to read the thread again for a race
+        f"GET {R}/issues/2/comments",
+        edit_answer(github, 2),
     ]
     assert only_task(emulator).branch_name == "changes"
 
