@@ -24,7 +24,7 @@ def add_parser(sub: Any) -> None:
         "emulator", help="serve a local emulator of the Rebyte API"
     )
     emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    emulator.add_argument("--port", type=_port, default=8765, help="0 picks a free port (default 8765)")
     emulator.add_argument(
         "--task-seconds", type=float, default=2.0, help="how long a prompt runs (default 2)"
     )
@@ -44,6 +44,16 @@ def add_parser(sub: Any) -> None:
     emulator.add_argument("--app-url", default="https://app.rebyte.ai", help="base of task URLs")
     emulator.add_argument("--seed", type=int, default=None, help="seed for --error-rate")
     emulator.add_argument("--verbose", action="store_true", help="log every request to stderr")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
+    return port
 
 
 def main(args: argparse.Namespace) -> int:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from enum import IntEnum
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .commands import BRANCH, SLUG
-from .rebyte.client import DEFAULT_BASE_URL
+from .rebyte.client import DEFAULT_BASE_URL, check_base_url
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
 
 # The step's roles, weakest first; "none" is a role a sender may have, never a bar to set.
@@ -143,11 +142,7 @@ class Settings(BaseSettings):
     @field_validator("rebyte_base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        cleaned = value.strip()
-        parts = urlsplit(cleaned)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in cleaned:
-            raise ValueError(f"must be an http:// or https:// URL, like the default {DEFAULT_BASE_URL}")
-        return cleaned
+        return check_base_url(value)
 
     @field_validator("skills")
     @classmethod

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -49,6 +49,17 @@ from .models import (
 )
 
 DEFAULT_BASE_URL = "https://api.rebyte.ai"
+
+
+def check_base_url(url: str) -> str:
+    """``url`` stripped when it is an http:// or https:// URL with a host; ValueError saying so otherwise."""
+    cleaned = url.strip()
+    parts = urlsplit(cleaned)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in cleaned:
+        raise ValueError(f"must be an http:// or https:// URL, like the default {DEFAULT_BASE_URL}")
+    return cleaned
+
+
 MAX_FILENAME_CHARS = 255
 MAX_PAGE_SIZE = 100
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
