@@ -268,6 +268,8 @@ def test_ctrl_c_while_waiting_says_the_task_goes_on_and_how_to_follow_it_again(e
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A shell's background job ignores SIGINT, and a child inherits that: as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None
     assert "running" in process.stderr.readline()  # it is waiting
