@@ -229,11 +229,27 @@ def test_a_direct_prompt_on_a_pull_request_event_answers_on_the_pull_request(
         f"POST {R}/issues/2/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
-        f"GET {R}/issues/2/comments",
-        edit_answer(github, 2),
+        edit_answer(github, 2),  # its own task: no need to read the thread again for a race
     ]
     task = only_task(emulator)
     assert (task.executor, task.model, task.branch_name) == ("codex", "pro", "changes")
+
+
+def test_two_direct_steps_in_one_run_start_a_task_each_and_a_re_run_of_one_starts_none(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    event = load_event("pull_request.labeled")
+    event["action"] = "synchronize"
+    review = {"GITHUB_JOB": "agents", "GITHUB_ACTION": "review"}
+    docs = {"GITHUB_JOB": "agents", "GITHUB_ACTION": "docs"}
+    assert action.run("pull_request", event, raw_env=review, prompt="Review this change").returncode == 0
+    assert action.run("pull_request", event, raw_env=docs, prompt="Update the docs").returncode == 0
+    prompts = sorted(task.prompts[0].text.split("\n")[0] for task in emulator.state.tasks.values())
+    assert prompts == ["Review this change", "Update the docs"]
+    again = action.run("pull_request", event, raw_env=review, prompt="Review this change")
+    assert again.returncode == 0, again.log
+    assert len(emulator.state.tasks) == 2
+    assert "already started" in again.summary
 
 
 def test_a_scheduled_direct_prompt_needs_no_github_call(
@@ -461,7 +477,10 @@ def test_a_prompt_over_the_limit_is_refused_with_its_size(
 ) -> None:
     result = action.run("issue_comment", comment_event("/rebyte " + "x" * 100_001))
     assert result.returncode == 0
-    assert "100,001 characters" in github.comments(1)[0]["body"]
+    body = github.comments(1)[0]["body"]
+    assert "too long" in body and "100,001 characters, 1 over Rebyte's limit of 100,000" in body
+    assert "Shorten it" in body
+    assert "could not read" not in body and "Usage:" not in body
     assert emulator.requests() == []
 
 
@@ -553,6 +572,22 @@ def test_a_later_comment_in_the_thread_continues_the_same_task(
     ]
 
 
+def test_a_continued_task_is_answered_with_its_own_agent_and_branch_not_the_step_inputs(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    action.run("issue_comment", comment_event("/rebyte --executor codex --model pro --branch dev fix it"))
+    later = comment_event("/rebyte now add a test for it")
+    later["comment"]["id"] = 492700999
+    second = action.run("issue_comment", later, executor="claude", model="lite")
+    assert second.returncode == 0, second.log
+    task = only_task(emulator)
+    assert (task.executor, task.model, task.branch_name) == ("codex", "pro", "dev")
+    answer = github.comments(1)[-1]["body"]
+    assert "Sent to this thread's Rebyte task" in answer
+    assert "codex · model pro" in answer and "claude" not in answer
+    assert "on branch `dev`" in answer
+
+
 def test_new_or_different_options_start_a_fresh_task(action: Action, emulator: Emulator) -> None:
     action.run("issue_comment", comment_event("/rebyte fix the typo"))
     later = comment_event("/rebyte --new try again from scratch")
@@ -626,6 +661,7 @@ def test_a_bad_rebyte_key_fails_loudly_on_the_issue_without_leaking_it(
     assert "Rebyte could not start the task" in body and "`unauthorized`" in body
     assert "Traceback" not in body
     assert "::error title=rebyte-action::Rebyte could not start the task" in result.stdout
+    assert "### Rebyte: Rebyte could not start the task" in result.summary  # names keep their case
     assert_no_secrets(result, github)
 
 
@@ -647,6 +683,22 @@ def test_no_answer_from_rebyte_is_never_retried_and_the_user_is_told_to_look(
     assert result.returncode == 1
     assert len(emulator.requests("POST", "/v1/tasks")) == 1
     assert "may have started" in github.comments(1)[0]["body"]
+
+
+def test_a_re_run_after_no_clear_answer_starts_nothing_and_says_why(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    emulator.add_fault(kind="drop", after=True, match="POST /v1/tasks")
+    event = comment_event("/rebyte fix")
+    assert action.run("issue_comment", event).returncode == 1
+    again = action.run("issue_comment", event)
+    assert again.returncode == 1
+    assert len(emulator.state.tasks) == 1
+    assert len(emulator.requests("POST", "/v1/tasks")) == 1
+    (answer,) = github.comments(1)
+    assert "Not started again" in answer["body"]
+    assert "got no clear answer" in answer["body"] and "may have started" in answer["body"]
+    assert "got no clear answer" in again.summary
 
 
 def test_an_unreadable_answer_to_create_is_treated_as_maybe_started(
@@ -801,6 +853,17 @@ def test_inputs_are_read_in_the_underscore_spelling_too(action: Action, emulator
         ({"wait": "maybe"}, "input 'wait': must be one of auto, true, false"),
         ({"mode": "sweep"}, "input 'mode': must be one of run, reconcile"),
         ({"reconcile_max": "0"}, "input 'reconcile-max'"),
+        ({"permission": "none"}, "input 'permission': must be one of read, triage, write, maintain, admin"),
+        ({"rebyte_base_url": "notaurl"}, "input 'rebyte-base-url': must be an http:// or https:// URL"),
+        ({"rebyte_base_url": "ftp://x"}, "input 'rebyte-base-url': must be an http:// or https:// URL"),
+        ({"allow_forks": "maybe"}, "input 'allow-forks': must be true or false"),
+        ({"check_run": "sometimes"}, "input 'check-run': must be true or false"),
+        ({"timeout_minutes": "abc"}, "input 'timeout-minutes': must be a number of minutes > 0 (got 'abc')"),
+        ({"timeout_minutes": "-5"}, "input 'timeout-minutes': must be a number of minutes > 0 (got '-5')"),
+        ({"reconcile_max": "many"}, "input 'reconcile-max': must be a whole number of comments ≥ 1"),
+        ({"reconcile_days": "0"}, "input 'reconcile-days': must be a number of days > 0"),
+        ({"skills": "a b"}, "input 'skills': 'a b' is not a skill name"),
+        ({"branch": "-x"}, "input 'branch': "),
     ],
 )
 def test_a_bad_input_is_named_with_what_to_do(
@@ -903,5 +966,8 @@ def test_a_direct_prompt_over_the_limit_fails_the_step_naming_the_input(
 ) -> None:
     result = action.run("workflow_dispatch", load_event("workflow_dispatch"), prompt="x" * 100_001)
     assert result.returncode == 1
-    assert "::error title=rebyte-action::input 'prompt': the prompt has 100,001 characters" in result.stdout
+    assert (
+        "::error title=rebyte-action::input 'prompt': the prompt is too long: it has 100,001 characters, "
+        "1 over Rebyte's limit of 100,000" in result.stdout
+    )
     assert emulator.requests() == []

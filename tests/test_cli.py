@@ -183,13 +183,25 @@ def test_a_missing_key_is_one_clear_line_and_exit_2(emulator: Emulator) -> None:
         (["list", "--limit", "500"], "limit"),
         (["visibility", "t", "everyone"], "invalid choice"),
         (["upload", "/no/such/file"], "no such file"),
+        (["upload", "/"], "/ is a directory, not a file"),
+        (["create", "-p", "x", "--file", "/"], "--file: / is a directory, not a file"),
         (["frobnicate"], "invalid choice"),
+        (["create", "-p", "x", "--wait", "--timeout", "-5"], "--timeout: must be a number of seconds > 0"),
+        (["create", "-p", "x", "--wait", "--interval", "-1"], "--interval: must be a number of seconds > 0"),
+        (
+            ["create", "-p", "x", "--wait", "--interval", "soon"],
+            "--interval: must be a number of seconds > 0",
+        ),
+        (["wait", "t", "--timeout", "0"], "--timeout: must be a number of seconds > 0"),
+        (["--base-url", "notaurl", "list"], "--base-url: must be an http:// or https:// URL"),
+        (["--base-url", "ftp://x", "list"], "--base-url: must be an http:// or https:// URL"),
     ],
 )
 def test_usage_errors_exit_2_and_say_what_is_wrong(emulator: Emulator, args: list[str], words: str) -> None:
     result = rebyte(emulator, *args)
     assert result.returncode == 2
     assert words in result.stderr
+    assert "Traceback" not in result.stderr
     assert emulator.requests() == []
 
 
@@ -237,6 +249,36 @@ def test_the_emulator_command_refuses_a_bad_fault() -> None:
     result = rebyte(None, "emulator", "--port", "0", "--fault", '{"kind": "boom"}')
     assert result.returncode == 2
     assert "--fault" in result.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_the_emulator_command_refuses_a_port_out_of_range_in_one_line(port: str) -> None:
+    result = rebyte(None, "emulator", "--port", port)
+    assert result.returncode == 2
+    assert "--port: must be a port number from 0 to 65535" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_while_waiting_says_the_task_goes_on_and_how_to_follow_it_again(emulator: Emulator) -> None:
+    task_id = out(rebyte(emulator, "create", "-p", "x [emulate:hang]"))["id"]
+    env = {**os.environ, "REBYTE_API_KEY": API_KEY, "REBYTE_BASE_URL": emulator.url}
+    process = subprocess.Popen(
+        [REBYTE, "wait", task_id, "--interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # A shell's background job ignores SIGINT, and a child inherits that: as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert process.stderr is not None
+    assert "running" in process.stderr.readline()  # it is waiting
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    lines = stderr.splitlines()
+    assert f"rebyte wait {task_id}" in lines[-1] and "goes on" in lines[-1]
+    assert "Traceback" not in stderr
 
 
 def test_wait_draws_a_spinner_when_stderr_is_a_terminal(emulator: Emulator) -> None:

@@ -365,6 +365,20 @@ def test_create_is_retried_when_the_connection_is_refused(fake_time: FakeTime) -
     assert len(fake_time.sleeps) == 3  # four attempts in all
 
 
+@pytest.mark.parametrize("base_url", ["notaurl", "ftp://x", "http://a\x01b"])
+def test_a_base_url_that_cannot_be_sent_to_is_never_delivered_nor_retried(
+    fake_time: FakeTime, base_url: str
+) -> None:
+    with (
+        RebyteClient(API_KEY, base_url=base_url, sleep=fake_time.sleep, clock=fake_time.clock) as client,
+        pytest.raises(TransportError) as raised,
+    ):
+        client.create_task("nowhere to go")
+    assert raised.value.maybe_delivered is False
+    assert fake_time.sleeps == []
+    assert API_KEY not in str(raised.value)
+
+
 def test_deleting_twice_because_the_first_answer_was_lost_is_not_an_error(
     client: RebyteClient, emulator: Emulator
 ) -> None:

@@ -61,6 +61,7 @@ def test_an_issue_comment_fixture_as_it_is_is_skipped_and_says_why() -> None:
     assert "skipped=the comment has no line starting with /rebyte" in out
     assert section(out, "GitHub requests the action made").strip() == "(none)"
     assert section(out, "Rebyte API calls").strip() == "(none)"
+    assert section(out, "The prompt sent to Rebyte").strip() == "(none)"
 
 
 def test_a_rebyte_comment_on_a_pull_request_starts_a_task_on_its_head_branch(tmp_path: Path) -> None:
@@ -80,6 +81,8 @@ def test_a_rebyte_comment_on_a_pull_request_starts_a_task_on_its_head_branch(tmp
         "PATCH /repos/Codertocat/Hello-World/issues/comments/900000002",
     ]
     assert section(out, "Rebyte API calls").strip() == "POST /v1/tasks -> 201"
+    sent = section(out, "The prompt sent to Rebyte")
+    assert sent.startswith("fix the typo") and "pull request #1" in sent.lower()
     comment = section(out, "The comment it posted on #1 (as it reads now)")
     assert "🚀 **Rebyte task started**: [watch it live](https://app.rebyte.ai/run/" in comment
     assert "on branch `pr-1`" in comment

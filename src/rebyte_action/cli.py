@@ -8,17 +8,15 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 the task ended
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from . import __version__, try_event
+from . import __version__, emulator_command, try_event
 from .rebyte import (
     MAX_PROMPT_CHARS,
     RebyteClient,
@@ -27,10 +25,11 @@ from .rebyte import (
     TaskStatus,
     WaitTimeout,
 )
-from .rebyte.emulator import Emulator, EmulatorConfig, Fault
+from .rebyte.client import check_base_url
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES, ApiModel
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_TASK_FAILED, EXIT_TIMEOUT = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 KEY_HELP = (
     "REBYTE_API_KEY is not set. Get a key at https://app.rebyte.ai/settings/api-keys, "
     "then: export REBYTE_API_KEY=rbk_..."
@@ -53,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--base-url",
         default=None,
+        type=_base_url,
         help="API base URL (default: $REBYTE_BASE_URL or https://api.rebyte.ai)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -104,36 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     wait = sub.add_parser("wait", help="wait until a task is completed, failed or canceled")
     wait.add_argument("task_id", metavar="TASK_ID")
     wait.add_argument(
-        "--timeout", type=float, default=None, metavar="SECONDS", help="give up after this long"
+        "--timeout", type=seconds, default=None, metavar="SECONDS", help="give up after this long"
     )
-    wait.add_argument("--interval", type=float, default=2.0, metavar="SECONDS", help="first poll interval")
+    wait.add_argument("--interval", type=seconds, default=2.0, metavar="SECONDS", help="first poll interval")
 
     upload = sub.add_parser("upload", help="upload a file; prints its id and uniquified filename")
     upload.add_argument("path", metavar="PATH")
     upload.add_argument("--content-type", default=None)
 
-    emulator = sub.add_parser("emulator", help="serve a local emulator of the Rebyte API")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
-    emulator.add_argument(
-        "--task-seconds", type=float, default=2.0, help="how long a prompt runs (default 2)"
-    )
-    emulator.add_argument("--provision-seconds", type=float, default=0.0, help="delay of task creation")
-    emulator.add_argument("--latency", type=float, default=0.0, help="added to every API request, seconds")
-    emulator.add_argument(
-        "--error-rate", type=float, default=0.0, help="share of requests answered 500/502/503"
-    )
-    emulator.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="JSON",
-        help='inject a fault, e.g. \'{"kind": "status", "status": 429, "retry_after": 1}\' (repeatable)',
-    )
-    emulator.add_argument("--key-prefix", default="rbk_", help="keys must start with this (default rbk_)")
-    emulator.add_argument("--app-url", default="https://app.rebyte.ai", help="base of task URLs")
-    emulator.add_argument("--seed", type=int, default=None, help="seed for --error-rate")
-    emulator.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    emulator_command.add_parser(sub)
     try_event.add_parser(sub)
     return parser
 
@@ -155,10 +134,30 @@ def _add_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait", action="store_true", help="wait for the task to finish; print the final task"
     )
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="with --wait: give up")
     parser.add_argument(
-        "--interval", type=float, default=2.0, metavar="SECONDS", help="with --wait: first poll"
+        "--timeout", type=seconds, default=None, metavar="SECONDS", help="with --wait: give up"
     )
+    parser.add_argument(
+        "--interval", type=seconds, default=2.0, metavar="SECONDS", help="with --wait: first poll"
+    )
+
+
+def seconds(text: str) -> float:
+    """An option's number of seconds, > 0 (argparse's ``type``: a bad one is a usage error, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
+    return value
+
+
+def _base_url(text: str) -> str:
+    try:
+        return check_base_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error}, not {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "emulator":
-            return run_emulator(args)
+            return emulator_command.main(args)
         if args.command == "try-event":
             return try_event.main(args)
         return run_api_command(args)
@@ -175,12 +174,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         _say("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def run_api_command(args: argparse.Namespace) -> int:
     if not os.environ.get("REBYTE_API_KEY", "").strip():
         raise UsageError(KEY_HELP)
+    from_env = os.environ.get("REBYTE_BASE_URL", "").strip()
+    if args.base_url is None and from_env:
+        try:
+            check_base_url(from_env)
+        except ValueError as error:
+            raise UsageError(f"REBYTE_BASE_URL: {error}, not {from_env!r}") from None
     tty = sys.stderr.isatty()
     try:
         with RebyteClient(base_url=args.base_url, sleep=_spinner_sleep if tty else time.sleep) as client:
@@ -197,8 +202,7 @@ def _cmd_create(client: RebyteClient, args: argparse.Namespace) -> int:
     prompt = _read_prompt(args)
     skills = _skills(args)
     for path in args.files:
-        if not os.path.isfile(path):
-            raise UsageError(f"--file: no such file: {path}")
+        _check_file(path, "--file: ")
     uploads = []
     for path in args.files:
         upload = client.upload_file(path)
@@ -268,8 +272,7 @@ def _cmd_wait(client: RebyteClient, args: argparse.Namespace) -> int:
 
 
 def _cmd_upload(client: RebyteClient, args: argparse.Namespace) -> int:
-    if not os.path.isfile(args.path):
-        raise UsageError(f"no such file: {args.path}")
+    _check_file(args.path)
     upload = client.upload_file(args.path, content_type=args.content_type)
     _emit_json({"id": upload.id, "filename": upload.filename})
     return EXIT_OK
@@ -288,6 +291,14 @@ COMMANDS: dict[str, Callable[[RebyteClient, argparse.Namespace], int]] = {
 }
 
 
+def _check_file(path: str, option: str = "") -> None:
+    """UsageError unless ``path`` is a file: there is nothing there, or a directory."""
+    if os.path.isdir(path):
+        raise UsageError(f"{option}{path} is a directory, not a file")
+    if not os.path.isfile(path):
+        raise UsageError(f"{option}no such file: {path}")
+
+
 def _wait_and_emit(client: RebyteClient, task_id: str, timeout: float | None, interval: float) -> int:
     def on_change(task: Task) -> None:
         _clear_spinner()
@@ -295,6 +306,10 @@ def _wait_and_emit(client: RebyteClient, task_id: str, timeout: float | None, in
 
     try:
         task = client.wait_for_task(task_id, timeout=timeout, interval=interval, on_change=on_change)
+    except KeyboardInterrupt:
+        _clear_spinner()
+        _say(f"\nstopped waiting: task {task_id} goes on; follow it again with: rebyte wait {task_id}")
+        return EXIT_INTERRUPTED
     except WaitTimeout as timed_out:
         _clear_spinner()
         _say(f"error: {timed_out}; it goes on running: {timed_out.task.url}")
@@ -365,39 +380,6 @@ def _clear_spinner() -> None:
     if _spinner_started is not None and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
         sys.stderr.flush()
-
-
-def run_emulator(args: argparse.Namespace) -> int:
-    try:
-        faults = [Fault.from_json(json.loads(text)) for text in args.fault]
-    except (ValueError, TypeError) as error:
-        raise UsageError(f"--fault: {error}") from None
-    if not 0 <= args.error_rate <= 1:
-        raise UsageError("--error-rate: must be between 0 and 1")
-    config = EmulatorConfig(
-        key_prefix=args.key_prefix,
-        task_seconds=args.task_seconds,
-        provision_seconds=args.provision_seconds,
-        latency=args.latency,
-        error_rate=args.error_rate,
-        seed=args.seed,
-        app_url=args.app_url.rstrip("/"),
-        faults=faults,
-    )
-    try:
-        emulator = Emulator(config, host=args.host, port=args.port, verbose=args.verbose)
-    except OSError as error:
-        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
-    print(emulator.url, flush=True)
-    _say(f"Rebyte emulator on {emulator.url} (keys starting {config.key_prefix!r}); Ctrl-C stops it")
-
-    def stop(signum: int, frame: object) -> NoReturn:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    with contextlib.suppress(KeyboardInterrupt):
-        emulator.serve_forever()
-    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -78,7 +78,10 @@ def prompt_too_long(command: Command) -> str | None:
     """Why the prompt cannot be sent (over the contract's limit), or None when it fits."""
     if len(command.prompt) <= MAX_PROMPT_CHARS:
         return None
-    return f"the prompt has {len(command.prompt):,} characters; Rebyte takes at most {MAX_PROMPT_CHARS:,}"
+    size = len(command.prompt)
+    return (
+        f"it has {size:,} characters, {size - MAX_PROMPT_CHARS:,} over Rebyte's limit of {MAX_PROMPT_CHARS:,}"
+    )
 
 
 def choose_branch(

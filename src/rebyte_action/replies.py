@@ -37,6 +37,18 @@ def usage_comment(
     return reply_comment(f"{head}\n\nUsage:\n\n```text\n{usage(phrase)}\n```", request_key)
 
 
+def prompt_too_long_comment(
+    problem: str, *, asker: str = "", request_url: str | None = None, request_key: str | None = None
+) -> str:
+    """The prompt is over Rebyte's limit: by how much (``problem``) and what to do instead."""
+    return reply_comment(
+        f"⚠️ {addressed(asker, request_url)}: the prompt is too long: {problem}. Nothing was "
+        "started. Shorten it and ask again; a long text can go in a file in the repository, "
+        "which the agent can read when the prompt names it.",
+        request_key,
+    )
+
+
 def permission_comment(login: str, have: str, need: str) -> str:
     return reply_comment(
         f"@{login}, starting a Rebyte task here needs **{need}** permission on this repository, "

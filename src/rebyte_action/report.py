@@ -61,7 +61,8 @@ class Marker:
     """The hidden state of one comment.
 
     ``kind``: "pending" while a task is being started, "task" once it is, "failed" when
-    starting failed, "reply" on verbs' answers, help and refusals. A task marker also keeps
+    starting failed, "unknown" when Rebyte's answer to a start was lost (a task may exist, so
+    a re-run starts none), "reply" on verbs' answers, help and refusals. A task marker also keeps
     what its comment shows (``status``: running, completed, failed, canceled, timed out,
     lost track; None when the task is not followed), the check run's id, and the task's
     facts, so the comment can be re-rendered without the event that asked for it.

@@ -66,6 +66,8 @@ def _flow(session: Session) -> int:
         label=settings.label,
         direct_prompt=settings.prompt,
         run_id=settings.run_id,
+        job=settings.job,
+        step=settings.step,
         fallback_repository=settings.repository,
     )
     if isinstance(decision, Skip):
@@ -105,10 +107,10 @@ def _flow(session: Session) -> int:
     problem = prompt_too_long(command)
     if problem is not None:
         if trigger.kind == "direct":
-            session.workflow_error(f"input 'prompt': {problem}")
+            session.workflow_error(f"input 'prompt': the prompt is too long: {problem}")
             return EXIT_FAILED
         session.acknowledge()
-        return help.usage_error(session, problem)
+        return help.too_long(session, problem)
     return dispatch(session, command, payload, target)
 
 
@@ -135,11 +137,15 @@ def _authorise(session: Session, github: GitHub) -> int | None:
     trigger = session.trigger
     assert trigger is not None
     actor = trigger.actor
-    if not actor.login or actor.is_bot:  # a schedule has no sender; an allowed bot has no role
+    if actor.is_bot:  # an allowed bot has no role
         return None
     need = session.settings.required_permission
     if trigger.event_name in WRITERS_ONLY_EVENTS and need <= Permission.WRITE:
         return None  # GitHub let only a writer dispatch the workflow or push
+    if not actor.login:
+        if trigger.kind == "direct":  # a schedule has no sender; the workflow itself asks
+            return None
+        return session.skip("the event names no sender, so who asked cannot be checked")
     have = github.permission(actor.login)
     if have >= need:
         return None

@@ -138,7 +138,7 @@ class Session:
     def fail(self, what: str, detail: str, *, comment: bool = True, kind: str = "failed") -> int:
         """End the run failed: an ::error::, and (with ``comment``) the answer says so with 😕."""
         self.outcome.failed = True
-        self.outcome.headline = what.lower()
+        self.outcome.headline = _headline(what)
         self.outcome.detail = detail
         self.workflow.error(f"{what}: {detail}")
         if comment:
@@ -166,3 +166,14 @@ class Session:
         self.outcome.write(self.workflow)
         if self.github is not None:
             self.github.close()
+
+
+PROPER_NAMES = ("Rebyte", "GitHub")
+
+
+def _headline(what: str) -> str:
+    """``what`` to follow "Rebyte: " in the summary: a sentence's first word lower-cased, a name kept."""
+    first, _, rest = what.partition(" ")
+    if first in PROPER_NAMES or first.isupper():
+        return what
+    return f"{first[:1].lower()}{first[1:]} {rest}".rstrip()

@@ -15,9 +15,21 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .commands import BRANCH, SLUG
 from .events import DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE
-from .rebyte.client import DEFAULT_BASE_URL
+from .rebyte.client import DEFAULT_BASE_URL, check_base_url
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
+
+# The step's roles, weakest first; "none" is a role a sender may have, never a bar to set.
+ROLES = ("read", "triage", "write", "maintain", "admin")
+# What pydantic reads as a boolean, case-insensitively: true/false, yes/no, on/off, 1/0, t/f, y/n.
+BOOLEAN_WORDS = "true or false (yes/no, on/off and 1/0 work too)"
+# What a number input takes, in the error that names it.
+NUMBER_HINTS = {
+    "timeout-minutes": "a number of minutes > 0",
+    "reconcile-max": "a whole number of comments ≥ 1",
+    "reconcile-days": "a number of days > 0",
+}
 
 
 class Permission(IntEnum):
@@ -104,6 +116,8 @@ class Settings(BaseSettings):
     server_url: str = Field("https://github.com", validation_alias="GITHUB_SERVER_URL")
     run_id: str = Field("", validation_alias="GITHUB_RUN_ID")
     run_attempt: int = Field(1, validation_alias="GITHUB_RUN_ATTEMPT")  # above 1 on a re-run
+    job: str = Field("", validation_alias="GITHUB_JOB")
+    step: str = Field("", validation_alias="GITHUB_ACTION")  # the step's id (or __owner_repo)
     sha: str = Field("", validation_alias="GITHUB_SHA")
     ref: str = Field("", validation_alias="GITHUB_REF")
     output_path: str = Field("", validation_alias="GITHUB_OUTPUT")
@@ -117,11 +131,37 @@ class Settings(BaseSettings):
     @field_validator("permission")
     @classmethod
     def _permission(cls, value: str) -> str:
-        try:
-            Permission.parse(value)
-        except KeyError:
-            raise ValueError("must be one of read, triage, write, maintain, admin") from None
-        return value.strip().lower()
+        cleaned = value.strip().lower()
+        if cleaned not in ROLES:
+            raise ValueError(f"must be one of {', '.join(ROLES)}")
+        return cleaned
+
+    @field_validator("allow_forks", "check_run", mode="before")
+    @classmethod
+    def _boolean(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("rebyte_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return check_base_url(value)
+
+    @field_validator("skills")
+    @classmethod
+    def _skills(cls, value: list[str]) -> list[str]:
+        for skill in value:
+            if not SLUG.match(skill):
+                raise ValueError(f"{skill!r} is not a skill name; separate skills with commas or new lines")
+        return value
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not BRANCH.match(value.strip()):
+            raise ValueError("is not a valid git branch name")
+        return value.strip()
 
     @field_validator("executor")
     @classmethod
@@ -136,6 +176,9 @@ class Settings(BaseSettings):
     @field_validator("wait")
     @classmethod
     def _wait(cls, value: str) -> str:
+        value = {"yes": "true", "on": "true", "1": "true", "no": "false", "off": "false", "0": "false"}.get(
+            value.strip().lower(), value
+        )
         cleaned = _one_of(value, WAIT_CHOICES)
         assert cleaned is not None
         return cleaned
@@ -183,6 +226,11 @@ def _describe(location: str) -> str:
     return f"input '{location.lower().replace('_', '-')}'"
 
 
+def _input_name(location: str) -> str:
+    """``INPUT_TIMEOUT_MINUTES`` or ``timeout_minutes`` as the input's name: ``timeout-minutes``."""
+    return location.upper().removeprefix("INPUT_").lower().replace("_", "-")
+
+
 class SettingsError(Exception):
     """An input or variable is wrong; the message names it and says what to do."""
 
@@ -199,5 +247,9 @@ def load_settings() -> Settings:
             secret = "key" in field.lower() or "token" in field.lower()
             shown = f" (got {given!r})" if isinstance(given, str) and not secret else ""
             message = str(item["msg"]).removeprefix("Value error, ")
+            if item["type"].startswith("bool"):
+                message = f"must be {BOOLEAN_WORDS}"
+            elif (hint := NUMBER_HINTS.get(_input_name(field))) is not None:
+                message = f"must be {hint}"
             problems.append(f"{name}: {message}{shown}")
         raise SettingsError("; ".join(problems)) from None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -49,6 +49,17 @@ from .models import (
 )
 
 DEFAULT_BASE_URL = "https://api.rebyte.ai"
+
+
+def check_base_url(url: str) -> str:
+    """``url`` stripped when it is an http:// or https:// URL with a host; ValueError saying so otherwise."""
+    cleaned = url.strip()
+    parts = urlsplit(cleaned)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in cleaned:
+        raise ValueError(f"must be an http:// or https:// URL, like the default {DEFAULT_BASE_URL}")
+    return cleaned
+
+
 MAX_FILENAME_CHARS = 255
 MAX_PAGE_SIZE = 100
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -93,6 +104,9 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # httpx errors raised before a single byte of the request could reach the server.
 NEVER_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# httpx errors raised while the request is being built: it can never be sent, so neither
+# delivered nor worth sending again (a base URL without http(s)://, a malformed URL or header).
+UNSENDABLE_ERRORS = (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError)
 
 
 class RebyteClient:
@@ -415,13 +429,14 @@ class RebyteClient:
                     headers=request_headers,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
-            except httpx.TransportError as exc:
-                never_sent = isinstance(exc, NEVER_SENT_ERRORS)
+            except (httpx.TransportError, httpx.InvalidURL) as exc:
+                unsendable = isinstance(exc, UNSENDABLE_ERRORS)
+                never_sent = unsendable or isinstance(exc, NEVER_SENT_ERRORS)
                 error = TransportError(
                     self._scrub(f"{method} {_display(url)} failed: {type(exc).__name__}: {exc}"),
                     maybe_delivered=not never_sent,
                 )
-                retryable = never_sent or idempotent
+                retryable = not unsendable and (never_sent or idempotent)
                 log.debug("%s %s: %s (attempt %d)", method, _display(url), type(exc).__name__, attempt)
             else:
                 log.debug("%s %s -> %d (attempt %d)", method, _display(url), response.status_code, attempt)

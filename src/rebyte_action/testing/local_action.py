@@ -119,6 +119,11 @@ def print_report(run: ActionRun, github: FakeGitHub, emulator: Emulator) -> None
     if not calls:
         print("(none)")
 
+    # What the agent reads, as the emulator got it: the first thing a user wants to check.
+    sent = [prompt.text for task in emulator.state.tasks.values() for prompt in task.prompts]
+    banner("The prompt sent to Rebyte" if len(sent) < 2 else f"The {len(sent)} prompts sent to Rebyte")
+    print("\n\n-----\n\n".join(text.rstrip() for text in sent) if sent else "(none)")
+
     posted_on = sorted(
         {
             int(match.group(1))

@@ -59,10 +59,13 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
     if earlier is not None:  # a re-run of this request
         if earlier.marker.kind == "task" and earlier.marker.task_id:
             return rerun.already_started(session, earlier, plan, target)
-        if earlier.marker.kind == "pending":
+        if earlier.marker.kind in ("pending", "unknown"):  # a task may exist: never pay twice
             return rerun.outcome_unknown(session, earlier)
         session.answer.adopt(earlier.comment_id)  # it failed before: try again in the same comment
-    continue_from = None if wants_fresh_task(command) else latest_task(markers)
+    # A direct prompt is a workflow step's own job, not a turn in the thread's conversation:
+    # two such steps in one run start a task each.
+    fresh = wants_fresh_task(command) or trigger.kind == "direct"
+    continue_from = None if fresh else latest_task(markers)
     if continue_from is not None and continue_from.marker.status == "canceled":
         continue_from = None  # canceled (deleted on Rebyte): the thread starts over
-    return start.run(session, plan, target, continue_from, fresh=wants_fresh_task(command))
+    return start.run(session, plan, target, continue_from, fresh=fresh)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..decide import Plan
 from ..rebyte import NotFoundError, RebyteClient
 from ..report import TaskFacts, ThreadMarker
@@ -25,4 +27,15 @@ def send(session: Session, rebyte: RebyteClient, plan: Plan, found: ThreadMarker
     except NotFoundError:  # nothing was sent: a 404 answers before the prompt is taken
         session.workflow.log(f"The thread's task {task_id} is gone; starting a new one")
         return None
-    return task_facts(session, plan, task_id, url, found.marker.workspace_id or "", continued=True)
+    facts = task_facts(session, plan, task_id, url, found.marker.workspace_id or "", continued=True)
+    # The task keeps the agent, model, repository and branch it was started with, whatever this
+    # request's plan says: the answer shows those from the thread's marker, with no request to
+    # Rebyte. A marker from before markers kept facts has none: then agent and model are unknown.
+    earlier = TaskFacts.from_marker(found.marker) if found.marker.facts else None
+    return replace(
+        facts,
+        executor=earlier.executor if earlier else None,
+        model=earlier.model if earlier else None,
+        repository=earlier.repository if earlier else facts.repository,
+        branch=earlier.branch if earlier else facts.branch,
+    )

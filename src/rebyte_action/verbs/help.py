@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..replies import usage_comment
+from ..replies import prompt_too_long_comment, usage_comment
 from ..session import Session
 
 
@@ -16,6 +16,21 @@ def usage_error(session: Session, problem: str) -> int:
     """Reply with what is wrong and the usage; nothing is started (exit 0: the step did its job)."""
     session.reply(_usage(session, problem))
     return session.skip(f"usage error: {problem}")
+
+
+def too_long(session: Session, problem: str) -> int:
+    """Reply that the prompt is over Rebyte's limit, by how much and what to do; nothing is started."""
+    trigger = session.trigger
+    assert trigger is not None
+    session.reply(
+        prompt_too_long_comment(
+            problem,
+            asker=trigger.actor.login,
+            request_url=trigger.comment.url if trigger.comment else None,
+            request_key=trigger.request_key,
+        )
+    )
+    return session.skip(f"the prompt is too long: {problem}")
 
 
 def _usage(session: Session, problem: str | None) -> str:

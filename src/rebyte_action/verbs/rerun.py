@@ -55,12 +55,18 @@ def already_started(session: Session, found: ThreadMarker, plan: Plan, target: T
 
 
 def outcome_unknown(session: Session, found: ThreadMarker) -> int:
-    """An earlier attempt stopped between announcing and answering: a task may exist, so start none."""
+    """An earlier attempt may have started a task without knowing it: start none, and say why.
+
+    ``found``'s marker is "pending" (that attempt stopped while starting the task) or
+    "unknown" (Rebyte's answer to it was lost or broken); the reply keeps that kind.
+    """
     session.answer.adopt(found.comment_id)
+    kind = found.marker.kind
+    why = "got no clear answer from Rebyte" if kind == "unknown" else "stopped while it was starting the task"
     return session.fail(
         "Not started again",
-        "An earlier attempt of this workflow run stopped while it was starting the task, so a task "
-        "may have started. No second one is started, so that nothing is paid for twice: look for "
-        "it at https://app.rebyte.ai, and ask again in a new comment if there is none.",
-        kind="pending",  # later attempts must not start one either
+        f"An earlier attempt of this request {why}, so a task may have started. No second one is "
+        "started, so that nothing is paid for twice: look for it at https://app.rebyte.ai, and ask "
+        "again in a new comment if there is none.",
+        kind=kind,  # later attempts must not start one either
     )

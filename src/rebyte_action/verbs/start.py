@@ -130,6 +130,7 @@ def rebyte_failed(session: Session, error: RebyteError) -> int:
             "The request reached Rebyte, but the answer was lost or broken, so the task may have "
             "started. It was not sent again, so that nothing is paid for twice: look for it at "
             f"https://app.rebyte.ai before asking again. ({describe_rebyte_error(error)})",
+            kind="unknown",  # a re-run of this request must not send it again either
         )
     if isinstance(error, TransportError):
         return session.fail("Could not reach Rebyte", str(error))
