@@ -26,10 +26,12 @@ DEFAULT_POLICY = RetryPolicy()
 
 
 class GitHubError(Exception):
-    """A GitHub call failed; ``status`` is the HTTP status (0 when no answer came)."""
+    """A GitHub call failed; ``status`` is the HTTP status (0 when no answer came);
+    ``rate_limited`` when it was a rate limit the action would not wait out any longer."""
 
-    def __init__(self, action: str, status: int, message: str):
+    def __init__(self, action: str, status: int, message: str, *, rate_limited: bool = False):
         self.status = status
+        self.rate_limited = rate_limited
         super().__init__(
             f"GitHub refused to {action}: HTTP {status}: {message}" if status else f"{action}: {message}"
         )
@@ -292,11 +294,11 @@ class GitHub:
                 if verdict.note:
                     message = f"{message} ({verdict.note})"
                 if failure.status:
-                    raise GitHubError(action, failure.status, message)
+                    raise GitHubError(action, failure.status, message, rate_limited=verdict.rate_limited)
                 raise GitHubError(f"could not {action}", 0, message)
             if self._on_wait is not None:
                 self._on_wait(
-                    f"GitHub: {verdict.reason} on the call to {action}: trying again in {verdict.seconds:g} s"
+                    f"Waiting {verdict.seconds:g} s {verdict.reason}, then trying again to {action}"
                 )
             self._sleep(verdict.seconds)
             self.waited += verdict.seconds

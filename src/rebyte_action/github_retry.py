@@ -55,12 +55,13 @@ class Failure:
 @dataclass(frozen=True)
 class Retry:
     seconds: float
-    reason: str  # what is waited out, for the log: "GitHub's secondary rate limit", "HTTP 502"
+    reason: str  # why, for the log: "for GitHub's secondary rate limit", "after HTTP 502 from GitHub"
 
 
 @dataclass(frozen=True)
 class GiveUp:
     note: str | None  # why it is not sent again, when that is worth telling; None otherwise
+    rate_limited: bool = False  # a rate limit that is not waited out
 
 
 @dataclass(frozen=True)
@@ -105,21 +106,28 @@ def decide(
             until = datetime.fromtimestamp(now + wait, UTC).strftime("%H:%M:%S UTC")
             return GiveUp(
                 f"GitHub's {kind} asks to wait {wait:.0f} s (until {until}), longer than the "
-                f"{policy.max_wait:g} s this action waits; run the job again later"
+                f"{policy.max_wait:g} s this action waits; run the job again later",
+                rate_limited=True,
             )
         if tries.rate_limited >= policy.rate_limit_tries or waited + wait > policy.budget:
             return GiveUp(
                 f"still held by GitHub's {kind} after {tries.rate_limited} retries and {waited:g} s of "
-                f"waiting, the most this action waits in one run; run the job again later"
+                f"waiting, the most this action waits in one run; run the job again later",
+                rate_limited=True,
             )
-        return Retry(wait, f"GitHub's {kind}")
+        return Retry(wait, f"for GitHub's {kind}")
     if failure.status in SERVER_ERRORS or failure.status == 0:
         if not failure.repeatable:
             return GiveUp("not sent again: GitHub may have carried it out, and a second try would repeat it")
         seconds = policy.backoff * 2**tries.server_errors
         if tries.server_errors >= policy.server_retries or waited + seconds > policy.budget:
             return GiveUp(None)
-        return Retry(seconds, f"HTTP {failure.status}" if failure.status else "a lost connection")
+        return Retry(
+            seconds,
+            f"after HTTP {failure.status} from GitHub"
+            if failure.status
+            else "after a lost connection to GitHub",
+        )
     return GiveUp(None)
 
 

@@ -11,7 +11,8 @@ kinds:
 
 With ``after=True`` the request is carried out first and only its answer is replaced: a comment
 that GitHub posted although the client saw a 502 or a lost connection. ``times`` is how many
-matching requests it hits (``-1``: all of them); ``method`` empty matches every method.
+matching requests it hits (``-1``: all of them), after letting the first ``skip`` through;
+``method`` empty matches every method.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class GitHubFault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
     after: bool = False
+    skip: int = 0
     documentation_url: str = "https://docs.github.com/rest"
 
     def __post_init__(self) -> None:
@@ -97,6 +99,9 @@ class Faults:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, route):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     if fault.times > 0:
                         fault.times -= 1
                     return fault
