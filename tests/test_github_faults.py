@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from rebyte_action.github import GitHub, GitHubError
-from rebyte_action.github_retry import RetryPolicy
+from rebyte_action.github_retry import Failure, GiveUp, Retry, RetryPolicy, Tries, decide, rate_limit_wait
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.testing import FakeGitHub
-from rebyte_action.testing.github_faults import primary_rate_limit, secondary_rate_limit
+from rebyte_action.testing.github_faults import SECONDARY_MESSAGE, primary_rate_limit, secondary_rate_limit
 
 from .action_harness import GITHUB_TOKEN, REPO, Action, ActionResult, comment_event
 from .conftest import FakeTime
@@ -351,3 +351,58 @@ def test_the_calls_of_a_run_without_faults_are_unchanged(
     assert github.calls()[:2] == [PERMISSION, REACT_ON_COMMENT]
     assert github.calls().count(POST_COMMENT_1) == 1
     assert "Waiting" not in result.stdout
+
+
+# -- the decisions, on plain data ----------------------------------------------------
+
+NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "message", "wait"),
+    [
+        (403, {"Retry-After": "7"}, "", 7.0),
+        (429, {"retry-after": "0.5"}, "", 0.5),
+        (403, {"Retry-After": "Tue, 14 Nov 2023 22:13:40 GMT"}, "", 20.0),  # an HTTP date, 20 s on
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) + 30)}, "", 30.0),
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) - 5)}, "", 0.0),
+        (403, {"x-ratelimit-remaining": "0"}, "", 60.0),  # no reset: at least a minute
+        (403, {"x-ratelimit-remaining": "12"}, SECONDARY_MESSAGE, 60.0),
+        (429, {}, "", 60.0),
+        (403, {"Retry-After": "inf"}, "API rate limit exceeded", 60.0),  # unreadable: as if absent
+        (403, {"x-ratelimit-remaining": "12"}, "Resource not accessible by integration", None),
+        (404, {"Retry-After": "1"}, "Not Found", None),
+        (500, {"Retry-After": "1"}, "", None),
+    ],
+)
+def test_rate_limit_wait_reads_githubs_headers(
+    status: int, headers: dict[str, str], message: str, wait: float | None
+) -> None:
+    assert rate_limit_wait(status, headers, message, NOW) == wait
+
+
+def test_a_5xx_on_a_call_not_safe_to_repeat_is_given_up_at_once_and_says_why() -> None:
+    verdict = decide(RetryPolicy(), Failure(502, {}, "Bad Gateway", False), Tries(), waited=0, now=NOW)
+    assert isinstance(verdict, GiveUp) and verdict.note and "may have carried it out" in verdict.note
+    assert not verdict.rate_limited
+
+
+def test_a_5xx_on_a_safe_call_backs_off_doubling_then_gives_up() -> None:
+    policy, failure = RetryPolicy(backoff=0.5, server_retries=2), Failure(503, {}, "", True)
+    waits = [decide(policy, failure, Tries(server_errors=n), waited=0, now=NOW) for n in range(3)]
+    assert waits[:2] == [Retry(0.5, "after HTTP 503 from GitHub"), Retry(1.0, "after HTTP 503 from GitHub")]
+    assert waits[2] == GiveUp(None)
+
+
+def test_a_rate_limit_is_waited_out_even_on_a_call_not_safe_to_repeat() -> None:
+    failure = Failure(403, {"Retry-After": "3"}, SECONDARY_MESSAGE, False)
+    assert decide(RetryPolicy(), failure, Tries(), waited=0, now=NOW) == Retry(
+        3.0, "for GitHub's secondary rate limit"
+    )
+
+
+def test_other_refusals_are_not_sent_again() -> None:
+    for status in (400, 401, 404, 410, 422):
+        assert decide(RetryPolicy(), Failure(status, {}, "", True), Tries(), waited=0, now=NOW) == GiveUp(
+            None
+        )
