@@ -6,7 +6,10 @@ Each test is a row of the fault table in ``tests/README.md``.
 
 from __future__ import annotations
 
+import re
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -406,3 +409,21 @@ def test_other_refusals_are_not_sent_again() -> None:
         assert decide(RetryPolicy(), Failure(status, {}, "", True), Tries(), waited=0, now=NOW) == GiveUp(
             None
         )
+
+
+def test_the_github_fault_table_lists_every_test(request: pytest.FixtureRequest) -> None:
+    """tests/README.md's GitHub table has a row per test here (with each parameter), and no other."""
+    text = (Path(__file__).parent / "README.md").read_text()
+    section = text.split("\n## GitHub\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`test_" in line]
+    named = {name for row in rows for name in re.findall(r"`(test_\w+)", row)}
+    here = [item for item in request.session.items if item.module is sys.modules[__name__]]
+    functions = {item.originalname for item in here if isinstance(item, pytest.Function)}
+    functions |= {name for name in globals() if name.startswith("test_")}
+    assert named == functions - {"test_the_github_fault_table_lists_every_test"}
+    for item in here:
+        assert isinstance(item, pytest.Function)
+        if "[" in item.name and item.originalname not in ("test_rate_limit_wait_reads_githubs_headers",):
+            (row,) = [row for row in rows if f"`{item.originalname}" in row]
+            if item.originalname != "test_a_rate_limit_on_every_call_is_waited_out_and_each_call_sent_again":
+                assert f"[{item.callspec.id}]" in row, item.name
