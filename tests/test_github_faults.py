@@ -217,16 +217,37 @@ def test_a_502_on_the_thread_read_is_retried(action: Action, emulator: Emulator,
 
 
 @pytest.mark.parametrize("kind", ["html", "drop"])
-def test_a_pending_comment_that_github_posted_behind_a_502_is_not_posted_twice(
+def test_a_pending_comment_that_github_posted_behind_a_502_is_found_and_not_posted_twice(
     action: Action, emulator: Emulator, github: FakeGitHub, kind: str
 ) -> None:
     github.fault("POST", COMMENTS_ROUTE, status=502, kind=kind, after=True)
     result = action.run("issue_comment", comment_event("/rebyte fix"))
+    assert_answered_once(result, emulator, github)  # the one comment GitHub posted is the answer
+    assert tries(github, "POST", COMMENTS_ROUTE) == 1  # never sent again
+    assert "GitHub posted the answer although its reply was lost" in result.stdout
+    assert len(emulator.requests("POST", "/v1/tasks")) == 1
+
+
+@pytest.mark.parametrize("kind", ["html", "drop"])
+def test_a_pending_comment_lost_behind_a_502_is_posted_again_once_the_thread_shows_it_missing(
+    action: Action, emulator: Emulator, github: FakeGitHub, kind: str
+) -> None:
+    github.fault("POST", COMMENTS_ROUTE, status=502, kind=kind)
+    result = action.run("issue_comment", comment_event("/rebyte fix"))
+    assert_answered_once(result, emulator, github)
+    assert tries(github, "POST", COMMENTS_ROUTE) == 2
+    assert "the thread does not have it: posting it" in result.stdout
+
+
+def test_a_pending_comment_failing_twice_behind_502s_is_an_error_and_no_task_starts(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    github.fault("POST", COMMENTS_ROUTE, status=502, kind="html", times=-1)
+    result = action.run("issue_comment", comment_event("/rebyte fix"))
     assert result.returncode == 1
-    assert tries(github, "POST", COMMENTS_ROUTE) == 1
-    assert len(github.comments(1)) == 1  # GitHub posted it; the action did not post another
-    assert emulator.requests() == []  # and, not knowing its answer's id, started nothing
-    assert "::error" in result.stdout
+    assert tries(github, "POST", COMMENTS_ROUTE) == 2  # the first, and one after the thread was read
+    assert github.comments(1) == [] and emulator.requests() == []
+    assert "::error" in result.stdout and "GitHub may have carried it out" in result.stdout
 
 
 def test_a_5xx_on_the_answers_edit_is_retried(action: Action, emulator: Emulator, github: FakeGitHub) -> None:

@@ -27,11 +27,21 @@ DEFAULT_POLICY = RetryPolicy()
 
 class GitHubError(Exception):
     """A GitHub call failed; ``status`` is the HTTP status (0 when no answer came);
-    ``rate_limited`` when it was a rate limit the action would not wait out any longer."""
+    ``rate_limited`` when it was a rate limit the action would not wait out any longer;
+    ``maybe_applied`` when GitHub may have carried it out all the same (a 5xx or a lost answer)."""
 
-    def __init__(self, action: str, status: int, message: str, *, rate_limited: bool = False):
+    def __init__(
+        self,
+        action: str,
+        status: int,
+        message: str,
+        *,
+        rate_limited: bool = False,
+        maybe_applied: bool = False,
+    ):
         self.status = status
         self.rate_limited = rate_limited
+        self.maybe_applied = maybe_applied
         super().__init__(
             f"GitHub refused to {action}: HTTP {status}: {message}" if status else f"{action}: {message}"
         )
@@ -293,9 +303,10 @@ class GitHub:
                 message = self._scrub(failure.message)
                 if verdict.note:
                     message = f"{message} ({verdict.note})"
+                flags = {"rate_limited": verdict.rate_limited, "maybe_applied": verdict.maybe_applied}
                 if failure.status:
-                    raise GitHubError(action, failure.status, message, rate_limited=verdict.rate_limited)
-                raise GitHubError(f"could not {action}", 0, message)
+                    raise GitHubError(action, failure.status, message, **flags)
+                raise GitHubError(f"could not {action}", 0, message, **flags)
             if self._on_wait is not None:
                 self._on_wait(
                     f"Waiting {verdict.seconds:g} s {verdict.reason}, then trying again to {action}"

@@ -62,6 +62,7 @@ class Retry:
 class GiveUp:
     note: str | None  # why it is not sent again, when that is worth telling; None otherwise
     rate_limited: bool = False  # a rate limit that is not waited out
+    maybe_applied: bool = False  # a call not safe to repeat that GitHub may have carried out
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,10 @@ def decide(
         return Retry(wait, f"for GitHub's {kind}")
     if failure.status in SERVER_ERRORS or failure.status == 0:
         if not failure.repeatable:
-            return GiveUp("not sent again: GitHub may have carried it out, and a second try would repeat it")
+            return GiveUp(
+                "not sent again: GitHub may have carried it out, and a second try would repeat it",
+                maybe_applied=True,
+            )
         seconds = policy.backoff * 2**tries.server_errors
         if tries.server_errors >= policy.server_retries or waited + seconds > policy.budget:
             return GiveUp(None)
