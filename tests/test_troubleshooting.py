@@ -53,6 +53,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -270,7 +271,9 @@ def section_text(markdown: str, title: str = SECTION) -> str:
             inside = tokens[index + 1].content.strip() == title
             seen = seen or inside
         elif inside and token.type == "inline":
-            parts += [child.content for child in token.children or [] if child.type in ("text", "code_inline")]
+            parts += [
+                child.content for child in token.children or [] if child.type in ("text", "code_inline")
+            ]
         elif inside and token.type in ("fence", "code_block"):
             parts.append(token.content)
     assert seen, f"the README has no '## {title}' section"
@@ -339,9 +342,31 @@ def test_the_collector_finds_the_messages_it_should() -> None:
     assert all(len([w for p in m.text.split("{}") for w in _words(p)]) < 2 for m in skipped)
 
 
+def slugs(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings: lower-case, punctuation dropped, spaces as hyphens."""
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    found = set()
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            children = tokens[index + 1].children or []
+            text = "".join(c.content for c in children if c.type in ("text", "code_inline"))
+            found.add(re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-"))
+    return found
+
+
+def test_the_sections_links_lead_to_headings_that_exist() -> None:
+    markdown = README.read_text(encoding="utf-8")
+    start = markdown.index(f"## {SECTION}\n")
+    section = markdown[start : markdown.index("\n## ", start + 1)]
+    anchors = set(re.findall(r"\]\(#([\w-]+)\)", section))
+    assert len(anchors) >= 10
+    assert sorted(anchors - slugs(markdown)) == []
+    assert "the-rebyte-commands-messages" in slugs(markdown)  # "### The rebyte command's messages"
+
+
 # -- the checks above can fail ---------------------------------------------------------
 
-SAMPLE = '''
+SAMPLE = """
 def run(session, workflow, error, gone):
     session.fail("The flux capacitor broke", f"It needs {error} gigawatts; try again")
     workflow.warning(f"could not add the {gone} reaction: {error}")
@@ -349,7 +374,7 @@ def run(session, workflow, error, gone):
     outcome.headline = "task melted" if gone else f"task {error}"
     raise UsageError(f"`{gone}` needs {error}s of sunshine")
     return session.skip(reason)
-'''
+"""
 
 SAMPLE_README = """\
 # x
@@ -381,7 +406,10 @@ def test_the_extractor_finds_an_unlisted_message_and_only_it() -> None:
     missing = missing_from(found, SAMPLE_README)
     assert [(m.where, m.text) for m in missing] == [("sample.py:6", "task melted")]
     # Once the section lists it, nothing is missing.
-    assert missing_from(found, SAMPLE_README.replace("## Next", "- task melted: the task melted\n\n## Next")) == []
+    assert (
+        missing_from(found, SAMPLE_README.replace("## Next", "- task melted: the task melted\n\n## Next"))
+        == []
+    )
 
 
 def test_a_key_needs_its_words_in_order_and_a_placeholder_stands_for_a_few_words() -> None:
@@ -398,9 +426,5 @@ def test_a_key_needs_its_words_in_order_and_a_placeholder_stands_for_a_few_words
 
 
 def test_a_readme_without_the_section_is_refused() -> None:
-    try:
+    with pytest.raises(AssertionError, match="no '## Troubleshooting' section"):
         section_text("# x\n\n## Usage\n\ntext\n")
-    except AssertionError as error:
-        assert "no '## Troubleshooting' section" in str(error)
-    else:
-        raise AssertionError("a README without the section was accepted")
