@@ -7,9 +7,11 @@ f-string that is
 
 - the first argument of a call to one of :data:`MESSAGE_CALLS`, by the called name
   (``session.fail(title, detail)`` gives its second argument too): the run's failures,
-  skips, ``::error::`` and ``::warning::`` annotations and log lines, the replies, the
-  errors of the grammar, the inputs, the event, GitHub's and Rebyte's calls, and the
-  CLI's lines on stderr (``_say``, or ``print(..., file=...)``);
+  skips, ``::error::``, ``::warning::`` and ``::notice::`` annotations and log lines, the
+  replies, the errors of the grammar, the inputs, the event, GitHub's and Rebyte's calls,
+  and the CLI's lines on stderr (``_say``, or ``print(..., file=...)``); also of any
+  exception class whose name ends in ``Error`` (a new one counts at once), but
+  :data:`PROGRAMMING_ERRORS`;
 - appended to one of :data:`MESSAGE_LISTS` (``problems.append(...)``: the misconfigured
   step's errors);
 - assigned to one of :data:`MESSAGE_NAMES` (a name or an attribute: ``head = ...``,
@@ -71,6 +73,7 @@ MESSAGE_CALLS = frozenset(
         "workflow_error",
         "error",
         "warning",
+        "notice",
         "log",
         "reply_comment",
         # errors a user reads: the grammar, inputs, events, GitHub and Rebyte calls, the CLI
@@ -90,6 +93,8 @@ MESSAGE_CALLS = frozenset(
         "_say",
     }
 )
+# Exceptions that are bugs, never shown to a user on purpose; any other ``...Error(...)`` counts.
+PROGRAMMING_ERRORS = frozenset({"AttributeError", "KeyError", "NotImplementedError", "AssertionError"})
 # Calls whose first two arguments are messages: the title and the detail of a failure.
 TWO_MESSAGE_CALLS = frozenset({"fail"})
 # Names (or attributes) a message is assigned to, and keywords it is passed as.
@@ -192,6 +197,18 @@ def _called_name(call: ast.Call) -> str | None:
     return None
 
 
+def _is_message_call(name: str | None, call: ast.Call) -> bool:
+    """Whether ``call``'s first argument is a message: a call of MESSAGE_CALLS, of any other
+    exception whose name ends in ``Error`` (but PROGRAMMING_ERRORS), or ``print(..., file=...)``."""
+    if name is None:
+        return False
+    if name in MESSAGE_CALLS:
+        return True
+    if name.endswith("Error") and name not in PROGRAMMING_ERRORS:
+        return True
+    return name == "print" and any(keyword.arg == "file" for keyword in call.keywords)
+
+
 def _target_name(target: ast.expr) -> str | None:
     if isinstance(target, ast.Attribute):
         return target.attr
@@ -205,7 +222,7 @@ def _message_nodes(tree: ast.AST) -> Iterator[ast.expr]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _called_name(node)
-            if name in MESSAGE_CALLS or (name == "print" and any(k.arg == "file" for k in node.keywords)):
+            if _is_message_call(name, node):
                 yield from node.args[: 2 if name in TWO_MESSAGE_CALLS else 1]
             elif (
                 name == "append"
@@ -373,6 +390,8 @@ def run(session, workflow, error, gone):
     workflow.error(f"{error}: {gone}")
     outcome.headline = "task melted" if gone else f"task {error}"
     raise UsageError(f"`{gone}` needs {error}s of sunshine")
+    raise BrandNewError("a brand new failure")
+    raise AttributeError(f"module has no attribute {gone}")
     return session.skip(reason)
 """
 
@@ -401,15 +420,17 @@ def test_the_extractor_finds_an_unlisted_message_and_only_it() -> None:
         ("sample.py:4", "could not add the <…> reaction"),
         ("sample.py:6", "task melted"),
         ("sample.py:7", "needs <…> of sunshine"),
+        ("sample.py:8", "a brand new failure"),
     ]
     assert [m.text for m in skipped] == ["{}: {}", "task {}"]  # session.skip(reason): no literal
     missing = missing_from(found, SAMPLE_README)
-    assert [(m.where, m.text) for m in missing] == [("sample.py:6", "task melted")]
-    # Once the section lists it, nothing is missing.
-    assert (
-        missing_from(found, SAMPLE_README.replace("## Next", "- task melted: the task melted\n\n## Next"))
-        == []
-    )
+    assert [(m.where, m.text) for m in missing] == [
+        ("sample.py:6", "task melted"),
+        ("sample.py:8", "a brand new failure"),
+    ]
+    # Once the section lists them, nothing is missing.
+    listed_too = "- task melted: the task melted\n- a brand new failure\n\n## Next"
+    assert missing_from(found, SAMPLE_README.replace("## Next", listed_too)) == []
 
 
 def test_a_key_needs_its_words_in_order_and_a_placeholder_stands_for_a_few_words() -> None:
