@@ -124,17 +124,27 @@ def task_facts(
 
 def rebyte_failed(session: Session, error: RebyteError) -> int:
     """Say why nothing started; when a task may exist anyway, say where to look and send nothing again."""
+    what, detail, kind = failure_words(error)
+    return session.fail(what, detail, kind=kind)
+
+
+def failure_words(error: RebyteError) -> tuple[str, str, str]:
+    """A failed start in words: (what failed, why and what to do, the marker's kind).
+
+    The kind is "unknown" when the request may have started a task anyway (a re-run then starts
+    none), "failed" otherwise.
+    """
     if may_have_taken_effect(error):
-        return session.fail(
+        return (
             "Rebyte did not answer clearly",
             "The request reached Rebyte, but the answer was lost or broken, so the task may have "
             "started. It was not sent again, so that nothing is paid for twice: look for it at "
             f"https://app.rebyte.ai before asking again. ({describe_rebyte_error(error)})",
-            kind="unknown",  # a re-run of this request must not send it again either
+            "unknown",  # a re-run of this request must not send it again either
         )
     if isinstance(error, TransportError):
-        return session.fail("Could not reach Rebyte", str(error))
-    return session.fail("Rebyte could not start the task", describe_rebyte_error(error))
+        return "Could not reach Rebyte", str(error), "failed"
+    return "Rebyte could not start the task", describe_rebyte_error(error), "failed"
 
 
 def _create(session: Session, rebyte: RebyteClient, plan: Plan) -> TaskFacts:
