@@ -62,13 +62,13 @@ def follow_group(session: Session, rebyte: RebyteClient, group: Marker, *, conti
             if member.status not in HEADINGS:
                 show(member, TaskState("timed out", detail=detail, workflow_cancelled=True))
         raise
-    statuses = [m.status or "" for m in asked(current)]
-    every = overall(statuses)
-    session.react("rocket" if every == "completed" else "confused")
+    every = overall([m.status or "" for m in asked(current)])
+    complete = every == "completed" and not any(m.kind in ("failed", "unknown") for m in current.members)
+    session.react("rocket" if complete else "confused")
     outcome.status = {"timed out": "running", "lost track": "unknown"}.get(every, every)
     ended = ", ".join(f"{executor_of(m)} {m.status}" for m in asked(current))
     outcome.headline = f"tasks ended: {ended}"
-    if every == "completed" and not any(m.kind in ("failed", "unknown") for m in current.members):
+    if complete:
         return EXIT_OK
     outcome.failed = True
     workflow.error(f"Not every Rebyte task completed: {ended}")

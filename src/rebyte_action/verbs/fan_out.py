@@ -139,6 +139,7 @@ def _answer(
         return EXIT_FAILED if failed else code
     if failed:
         outcome.failed = True
+        session.react("confused")
         return EXIT_FAILED
     return EXIT_OK
 
