@@ -4,6 +4,7 @@ the group is found again by later requests, verbs and re-runs. Plus its pure par
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -346,3 +347,26 @@ def test_wait_with_one_create_failed_fails_the_step_though_the_other_task_comple
     assert "1 of 2 Rebyte tasks started" in body and "| codex | " in body and "✅ completed" in body
     assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
     assert result.outputs["status"] == "completed"
+
+
+def test_a_group_handed_over_to_the_reconciler_is_closed_whole_and_a_second_run_writes_nothing(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    started = action.run(
+        "issue_comment", comment_event("/rebyte --executor claude,codex go"), check_run="true", wait="false"
+    )
+    assert started.returncode == 0, started.log
+    assert {r["status"] for r in github.check_runs()} == {"in_progress"}
+    time.sleep(0.5)  # the emulator's tasks take 0.2 s
+    result = action.run("schedule", {"schedule": "*/10 * * * *"}, mode="reconcile")
+    assert result.returncode == 0, result.log
+    assert {(r["status"], r["conclusion"]) for r in github.check_runs()} == {("completed", "success")}
+    (comment,) = github.comments(1)
+    assert "✅ **Rebyte tasks completed**" in comment["body"]
+    assert all(m.status == "completed" for m in group_marker(comment["body"]).members)
+    assert [r["content"] for r in github.reactions()] == ["eyes", "rocket"]
+    assert result.summary.count("| ✅ completed | check run, comment |") == 2
+    before = len(github.calls())
+    again = action.run("schedule", {"schedule": "*/10 * * * *"}, mode="reconcile")
+    assert again.returncode == 0, again.log
+    assert [c for c in github.calls()[before:] if not c.startswith("GET ")] == []
