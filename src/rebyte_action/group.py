@@ -26,7 +26,7 @@ from .report import FINAL_STATUSES, Marker, TaskFacts, TaskState, ThreadMarker, 
 
 GROUP = "group"
 # The group's one status, from its tasks': the worst wins.
-SEVERITY = ("failed", "lost track", "timed out", "canceled", "running", "completed")
+SEVERITY = ("failed", "lost track", "canceled", "timed out", "running", "completed")
 
 
 def executor_of(member: Marker) -> str:

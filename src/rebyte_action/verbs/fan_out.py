@@ -81,6 +81,8 @@ def send(session: Session, plan: Plan, target: Target, found: ThreadMarker, to: 
                 members.append(replace(member, kind="failed", status="canceled", detail=why))
                 continue
             session.workflow.log(f"Rebyte task {facts.task_id} continued ({executor}): {facts.url}")
+            if plan.visibility:  # as for one task: the request's visibility applies to each
+                facts = _set_visibility(session, rebyte, facts, plan.visibility)
             members.append(facts)
         return _answer(session, rebyte, members, target, continued=True)
 

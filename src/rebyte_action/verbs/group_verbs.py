@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ..decide import describe_rebyte_error, reaction_target
 from ..github import GitHubError
-from ..group import alive, asked, executor_of, member_of, started, with_member
+from ..group import alive, asked, executor_of, member_of, overall, started, with_member
 from ..group_report import group_cancel_comment, group_comment, group_share_comment, group_status_comment
 from ..group_track import close_check_run
 from ..rebyte import NotFoundError, RebyteError, Task
@@ -43,7 +43,7 @@ def status(session: Session, found: ThreadMarker) -> int:
             except RebyteError as error:
                 return session.fail("Could not read the thread's Rebyte tasks", describe_rebyte_error(error))
     statuses = [task.status.value if task else "canceled" for _, task in seen]
-    session.outcome.status = statuses[0] if statuses else ""
+    session.outcome.status = overall(statuses) if statuses else ""
     session.outcome.headline = "status: " + ", ".join(
         f"{e} {s}" for (e, _), s in zip(seen, statuses, strict=True)
     )

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
+from ..group import is_group, latest_work
 from ..rebyte import RebyteClient, RebyteError, TransportError
 from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
@@ -79,8 +80,11 @@ def _take_turn(session: Session) -> ThreadMarker | bool | None:
     deadline = time.monotonic() + settings.race_seconds
     pause = settings.poll_seconds
     while True:
+        markers = github.thread_markers(session.issue)
+        if is_group(latest_work(markers)):  # a fan-out answered meanwhile: no single task to join
+            return True
         turn = whose_turn(
-            github.thread_markers(session.issue),
+            markers,
             mine=mine,
             request=trigger.request_key,
             now=datetime.now(UTC),
