@@ -11,6 +11,7 @@ import pytest
 
 from rebyte_action.commands import Command, UsageError, executor_list, parse_command
 from rebyte_action.group import GROUP, failed_member, group_of, latest_work, overall, route
+from rebyte_action.group_report import group_comment
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.report import Marker, ThreadMarker, find_markers
 from rebyte_action.testing import FakeGitHub
@@ -94,6 +95,22 @@ def test_a_group_marker_round_trips_and_old_single_task_markers_still_read_the_s
     thread = [ThreadMarker(5, find_markers(old)[0]), ThreadMarker(7, group), ThreadMarker(8, Marker("reply"))]
     assert latest_work(thread) == thread[1]
     assert latest_work(thread[:1]) == thread[0]
+
+
+def test_the_group_comment_heading_agrees_with_its_rows_as_plain_data() -> None:
+    running = group_comment(GROUP_OF_TWO)
+    assert running.startswith("🚀 **2 Rebyte tasks started side by side** (claude, codex)")
+    ended = group_of("comment:1", [_task("claude", "t1", "completed"), _task("codex", "t2", "failed")])
+    body = group_comment(ended)
+    assert body.startswith("❌ **Rebyte tasks ended**: 1 failed, 1 completed")
+    assert "| claude | [watch it live](https://x/t1) | ✅ completed |" in body
+    both = group_of("comment:1", [_task("claude", "t1", "completed"), _task("codex", "t2", "completed")])
+    assert group_comment(both).startswith("✅ **Rebyte tasks completed**")
+    lost = group_of("comment:1", [_task("claude", "t1"), failed_member("codex", "why", kind="unknown")])
+    body = group_comment(lost)
+    assert body.startswith("⚠️ **1 of 2 Rebyte tasks started**")
+    assert "| codex | — | ⚠️ may have started (see below) |" in body and "**codex**: why" in body
+    assert group_marker(body) == lost
 
 
 # -- through the real entry point --------------------------------------------------------
@@ -370,3 +387,20 @@ def test_a_group_handed_over_to_the_reconciler_is_closed_whole_and_a_second_run_
     again = action.run("schedule", {"schedule": "*/10 * * * *"}, mode="reconcile")
     assert again.returncode == 0, again.log
     assert [c for c in github.calls()[before:] if not c.startswith("GET ")] == []
+
+
+def test_a_create_whose_answer_was_lost_is_not_sent_again_and_a_re_run_starts_nothing(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    emulator.add_fault(kind="drop", after=True, match="POST /v1/tasks", times=1)
+    event = comment_event("/rebyte --executor claude,codex go")
+    result = action.run("issue_comment", event)
+    assert result.returncode == 1
+    assert len(emulator.requests("POST", "/v1/tasks")) == 2  # each sent once, the lost one not again
+    body = github.comments(1)[0]["body"]
+    assert "| claude | — | ⚠️ may have started (see below) |" in body
+    assert "**claude**: Rebyte did not answer clearly: The request reached Rebyte" in body
+    assert "look for it at https://app.rebyte.ai" in body
+    again = action.run("issue_comment", event, raw_env={"GITHUB_RUN_ATTEMPT": "2"})
+    assert again.returncode == 0, again.log
+    assert len(emulator.requests("POST", "/v1/tasks")) == 2
