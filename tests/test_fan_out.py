@@ -1,5 +1,6 @@
 """Fan-out end to end: `--executor a,b` starts a task per executor, answered side by side, and
-the group is found again by later requests, verbs and re-runs. Plus its pure parts, as plain data."""
+the group is found again by later requests, verbs, re-runs and the reconciler. Its pure parts
+(grammar, group decisions, rendering) are in test_group.py."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from typing import Any
 
 import pytest
 
-from rebyte_action.commands import Command, UsageError, executor_list, parse_command
-from rebyte_action.group import GROUP, failed_member, group_of, latest_work, overall, route
-from rebyte_action.group_report import group_comment
+from rebyte_action.group import GROUP
 from rebyte_action.rebyte.emulator import Emulator
-from rebyte_action.report import Marker, ThreadMarker, find_markers
+from rebyte_action.report import Marker, find_markers
 from rebyte_action.testing import FakeGitHub
 
 from .action_harness import Action, comment_event
@@ -30,90 +29,6 @@ def tasks_by_executor(emulator: Emulator) -> dict[str, Any]:
 def group_marker(body: str) -> Marker:
     (marker,) = [m for m in find_markers(body) if m.kind == GROUP]
     return marker
-
-
-# -- the grammar and the group's decisions, as plain data -------------------------------
-
-
-def test_a_comma_list_of_executors_is_a_fan_out_deduplicated_in_order_and_one_name_stays_single() -> None:
-    assert parse_command("--executor claude,Codex,claude fix it") == Command(
-        prompt="fix it", executors=("claude", "codex")
-    )
-    assert parse_command("executor=claude,claude fix it") == Command(prompt="fix it", executor="claude")
-    assert parse_command("--executor codex fix it") == Command(prompt="fix it", executor="codex")
-    assert executor_list(["gemini", "opencode"]) == ("gemini", "opencode")  # a preset's list
-
-
-@pytest.mark.parametrize(
-    ("value", "problem"),
-    [
-        ("claude,codex,gemini,opencode,aider", "names 5 agents; at most 4 run side by side"),
-        ("claude,aider", "unknown executor `aider`; choose one of"),
-        (",", "`--executor` needs a name"),
-    ],
-)
-def test_a_bad_executor_list_is_a_usage_error_naming_what_is_wrong(value: str, problem: str) -> None:
-    with pytest.raises(UsageError, match=problem.replace("(", r"\(")):
-        parse_command(f"--executor {value} fix it")
-
-
-def _task(executor: str, task_id: str, status: str | None = None) -> Marker:
-    return Marker("task", task_id, url=f"https://x/{task_id}", status=status, facts={"executor": executor})
-
-
-GROUP_OF_TWO = group_of("comment:1", [_task("claude", "t1"), _task("codex", "t2")])
-
-
-def test_a_later_prompt_goes_to_every_task_unless_one_executor_is_named_and_new_options_start_anew() -> None:
-    assert route(Command(prompt="go"), GROUP_OF_TWO) == list(GROUP_OF_TWO.members)
-    assert route(Command(prompt="go", executor="codex"), GROUP_OF_TWO) == [GROUP_OF_TWO.members[1]]
-    for fresh in (
-        Command(prompt="go", executor="gemini"),
-        Command(prompt="go", executors=("claude", "codex")),
-        Command(prompt="go", new=True),
-        Command(prompt="go", model="pro"),
-        Command(prompt="go", branch="dev"),
-    ):
-        assert route(fresh, GROUP_OF_TWO) == "fresh"
-    canceled = group_of("comment:1", [_task("claude", "t1", "canceled"), _task("codex", "t2", "canceled")])
-    assert route(Command(prompt="go"), canceled) == "fresh"
-
-
-def test_the_group_status_is_its_worst_task_status() -> None:
-    assert overall(["completed", "completed"]) == "completed"
-    assert overall(["completed", "failed", "canceled"]) == "failed"
-    assert overall(["running", "completed"]) == "running"
-    assert overall([]) == "running"
-
-
-def test_a_group_marker_round_trips_and_old_single_task_markers_still_read_the_same() -> None:
-    group = group_of("comment:9", [_task("claude", "t1", "running"), failed_member("codex", "no <VM> -->")])
-    (back,) = find_markers(f"text {group.render()} more")
-    assert back == group
-    old = '<!-- rebyte-action:task {"task":"t0","workspace":"w0","request":"comment:3","url":"u"} -->'
-    assert find_markers(old) == [Marker("task", "t0", "w0", "comment:3", "u")]
-    thread = [ThreadMarker(5, find_markers(old)[0]), ThreadMarker(7, group), ThreadMarker(8, Marker("reply"))]
-    assert latest_work(thread) == thread[1]
-    assert latest_work(thread[:1]) == thread[0]
-
-
-def test_the_group_comment_heading_agrees_with_its_rows_as_plain_data() -> None:
-    running = group_comment(GROUP_OF_TWO)
-    assert running.startswith("🚀 **2 Rebyte tasks started side by side** (claude, codex)")
-    ended = group_of("comment:1", [_task("claude", "t1", "completed"), _task("codex", "t2", "failed")])
-    body = group_comment(ended)
-    assert body.startswith("❌ **Rebyte tasks ended**: 1 failed, 1 completed")
-    assert "| claude | [watch it live](https://x/t1) | ✅ completed |" in body
-    both = group_of("comment:1", [_task("claude", "t1", "completed"), _task("codex", "t2", "completed")])
-    assert group_comment(both).startswith("✅ **Rebyte tasks completed**")
-    lost = group_of("comment:1", [_task("claude", "t1"), failed_member("codex", "why", kind="unknown")])
-    body = group_comment(lost)
-    assert body.startswith("⚠️ **1 of 2 Rebyte tasks started**")
-    assert "| codex | — | ⚠️ may have started (see below) |" in body and "**codex**: why" in body
-    assert group_marker(body) == lost
-
-
-# -- through the real entry point --------------------------------------------------------
 
 
 def test_two_executors_start_a_task_each_on_the_same_branch_and_prompt_answered_side_by_side(
@@ -137,22 +52,22 @@ def test_two_executors_start_a_task_each_on_the_same_branch_and_prompt_answered_
     (answer,) = github.comments(1)
     body = answer["body"]
     assert "🚀 **2 Rebyte tasks started side by side** (claude, codex)" in body
-    assert f"| claude | [watch it live]({claude_url(claude)}) | 🚀 started |" in body
-    assert f"| codex | [watch it live]({claude_url(codex)}) | 🚀 started |" in body
+    assert f"| claude | [watch it live]({task_url(claude)}) | 🚀 started |" in body
+    assert f"| codex | [watch it live]({task_url(codex)}) | 🚀 started |" in body
     marker = group_marker(body)
     assert marker.request == "comment:492700400"
     assert [(m.task_id, m.workspace_id) for m in marker.members] == [
         (claude.id, claude.workspace_id),
         (codex.id, codex.workspace_id),
     ]
-    assert result.outputs["task-id"] == claude.id and result.outputs["task-url"] == claude_url(claude)
+    assert result.outputs["task-id"] == claude.id and result.outputs["task-url"] == task_url(claude)
     assert json.loads(result.outputs["task-ids"]) == [claude.id, codex.id]
-    assert json.loads(result.outputs["task-urls"]) == [claude_url(claude), claude_url(codex)]
+    assert json.loads(result.outputs["task-urls"]) == [task_url(claude), task_url(codex)]
     assert result.outputs["status"] == "running"
     assert claude.id in result.summary and codex.id in result.summary
 
 
-def claude_url(task: Any) -> str:
+def task_url(task: Any) -> str:
     return f"https://app.rebyte.ai/run/{task.id}"
 
 
@@ -212,7 +127,7 @@ def test_one_create_failing_leaves_the_other_running_and_the_answer_says_which_f
     assert (
         "**claude**: Rebyte could not start the task: Rebyte answered `validation_error` (HTTP 400)" in body
     )
-    assert f"| codex | [watch it live]({claude_url(codex)}) | 🚀 started |" in body
+    assert f"| codex | [watch it live]({task_url(codex)}) | 🚀 started |" in body
     assert result.outputs["task-id"] == codex.id and json.loads(result.outputs["task-ids"]) == [codex.id]
     assert "::claude: Rebyte could not start the task" in result.stdout
     assert [r["content"] for r in github.reactions()] == ["eyes", "confused"]
@@ -263,7 +178,7 @@ def test_status_reads_every_task_of_the_group_and_answers_in_one_reply(
     reply = github.comments(1)[-1]["body"]
     assert "this thread's 2 Rebyte tasks" in reply and "| Agent | Status | Prompts | Live |" in reply
     for name, task in tasks.items():
-        assert f"| {name} | " in reply and f"[watch it live]({claude_url(task)})" in reply
+        assert f"| {name} | " in reply and f"[watch it live]({task_url(task)})" in reply
     assert len(tasks["claude"].prompts) == 1
 
 
