@@ -139,16 +139,17 @@ def failure_words(error: RebyteError) -> tuple[str, str, str]:
     none), "failed" otherwise.
     """
     if may_have_taken_effect(error):
-        return (
-            "Rebyte did not answer clearly",
+        what = "Rebyte did not answer clearly"
+        detail = (
             "The request reached Rebyte, but the answer was lost or broken, so the task may have "
             "started. It was not sent again, so that nothing is paid for twice: look for it at "
-            f"https://app.rebyte.ai before asking again. ({describe_rebyte_error(error)})",
-            "unknown",  # a re-run of this request must not send it again either
+            f"https://app.rebyte.ai before asking again. ({describe_rebyte_error(error)})"
         )
+        return what, detail, "unknown"  # a re-run of this request must not send it again either
     if isinstance(error, TransportError):
         return "Could not reach Rebyte", str(error), "failed"
-    return "Rebyte could not start the task", describe_rebyte_error(error), "failed"
+    what = "Rebyte could not start the task"
+    return what, describe_rebyte_error(error), "failed"
 
 
 def _create(session: Session, rebyte: RebyteClient, plan: Plan) -> TaskFacts:
