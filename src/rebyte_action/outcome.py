@@ -1,22 +1,26 @@
 """What a run has done, written out once at its end: the outputs and the step summary.
 
-Light on purpose (no PyGithub, httpx or pydantic): a skipped event is reported from here
-before anything heavy is imported.
+Light on purpose (no PyGithub, httpx or pydantic, not even ``dataclasses`` or ``typing``): a
+skipped event is reported from here before anything heavy is imported.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .report import TaskFacts, summary
 from .workflow import Workflow
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from .report import TaskFacts
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-@dataclass
 class Outcome:
-    """What a run has done so far; written out once, at the end, whatever happened."""
+    """What a run has done so far; written out once, at the end, whatever happened.
+
+    ``Outcome()`` knows nothing yet; a run sets the attributes as it learns (every default
+    below is immutable, so the class's own serve until then).
+    """
 
     skipped: str = ""
     facts: TaskFacts | None = None
@@ -55,3 +59,16 @@ class Outcome:
         workflow.set_outputs(self.outputs())
         headline = self.headline or ("failed" if self.failed else "done")
         workflow.summary(summary(facts, headline=headline, detail=self.detail))
+
+
+def summary(facts: TaskFacts | None, *, headline: str, detail: str = "") -> str:
+    """The step summary (Markdown): a heading, the task's live URL and facts when there is a
+    task, then ``detail``."""
+    parts = [f"### Rebyte: {headline}"]
+    if facts is not None:
+        from .report import _facts_table  # only a run with a task pays for report's classes
+
+        parts.append(f"Live URL: {facts.url}\n\n{_facts_table(facts)}")
+    if detail:
+        parts.append(detail)
+    return "\n\n".join(parts) + "\n"
