@@ -126,14 +126,31 @@ def emulator_process() -> Iterator[str]:
         process.wait(5)
 
 
-def _rate(calls: int, call: Callable[[], Any]) -> tuple[float, float]:
-    """Calls per second, and the calling thread's CPU per call (ms)."""
-    for _ in range(min(20, calls)):
-        call()
-    wall, cpu = time.perf_counter(), time.thread_time()
-    for _ in range(calls):
-        call()
-    return calls / (time.perf_counter() - wall), (time.thread_time() - cpu) / calls * 1000
+def _rates(calls: int, *contenders: Callable[[], Any], rounds: int = 10) -> list[tuple[float, float]]:
+    """For each contender: calls per second, and the calling thread's CPU per call (ms).
+
+    ``calls`` each, in ``rounds`` blocks taken in turn (the order swapped every round), so a
+    machine whose load changes during the run weighs on every contender alike.
+    """
+    for call in contenders:
+        for _ in range(min(20, calls)):
+            call()
+    wall, cpu = [0.0] * len(contenders), [0.0] * len(contenders)
+    block = max(1, calls // rounds)
+    done = 0
+    while done < calls:
+        n = min(block, calls - done)
+        order = list(range(len(contenders)))
+        if (done // block) % 2:
+            order.reverse()
+        for index in order:
+            started, thread = time.perf_counter(), time.thread_time()
+            for _ in range(n):
+                contenders[index]()
+            wall[index] += time.perf_counter() - started
+            cpu[index] += time.thread_time() - thread
+        done += n
+    return [(calls / w, c / calls * 1000) for w, c in zip(wall, cpu, strict=True)]
 
 
 def compare(
@@ -146,10 +163,11 @@ def compare(
         with urllib.request.urlopen(request, context=context, timeout=10) as response:
             return json.loads(response.read())
 
-    naive_rate, naive_cpu = _rate(calls, naive)
     transport = httpx.HTTPTransport(verify=context) if context is not None else None
     with RebyteClient(KEY, base_url=base_url, transport=transport) as rebyte:
-        client_rate, client_cpu = _rate(calls, lambda: rebyte.get_task(task_id))
+        (client_rate, client_cpu), (naive_rate, naive_cpu) = _rates(
+            calls, lambda: rebyte.get_task(task_id), naive
+        )
     return {
         "calls": calls,
         "client_per_s": round(client_rate, 1),
