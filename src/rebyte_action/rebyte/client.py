@@ -516,7 +516,11 @@ class RebyteClient:
 
     def _scrub(self, text: str) -> str:
         key = self._key.get_secret_value()
-        return text.replace(key, "***") if key else text
+        # As written, and as a repr shows it (httpx names a header value it refuses as bytes).
+        for shown in (key, repr(key)[1:-1], repr(key.encode("utf-8", "backslashreplace"))[2:-1]):
+            if shown:
+                text = text.replace(shown, "***")
+        return text
 
 
 _CODED_STATUSES = frozenset({400, 401, 404, 429, 500})
