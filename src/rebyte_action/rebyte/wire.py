@@ -170,9 +170,7 @@ class PlainHTTP:
             content = response.read()
         except TimeoutError as error:
             raise httpx.ReadTimeout(str(error) or "timed out") from None
-        except http.client.RemoteDisconnected:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from None
-        except http.client.HTTPException as error:
+        except http.client.HTTPException as error:  # RemoteDisconnected among them: no answer came
             raise httpx.RemoteProtocolError(f"{type(error).__name__}: {error}") from None
         except OSError as error:
             raise httpx.ReadError(str(error)) from None
