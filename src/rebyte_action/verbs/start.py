@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
 from ..rebyte import RebyteClient, RebyteError, TransportError
+from ..replies import addressed, reply_comment
 from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 from ..track import follow, open_check_run
@@ -154,8 +155,20 @@ def _set_visibility(session: Session, rebyte: RebyteClient, facts: TaskFacts, vi
     try:
         change = rebyte.set_visibility(facts.task_id, visibility)
     except RebyteError as error:
-        session.workflow.warning(
-            f"The task started, but its visibility could not be set to {visibility}: {error}"
+        problem = f"The task started, but its visibility could not be set to {visibility}"
+        session.workflow.warning(f"{problem}: {error}")
+        session.outcome.detail = f"{problem}: {describe_rebyte_error(error)}"
+        trigger = session.trigger
+        assert trigger is not None
+        request_url = trigger.comment.url if trigger.comment else None
+        hint = f" Ask `{session.settings.trigger_phrase} share` to try again." if visibility == "public" else ""
+        # Posted before the answer is edited to "started", which keeps the answer's id as the output.
+        session.reply(
+            reply_comment(
+                f"⚠️ {addressed(trigger.actor.login, request_url)}: the task started, but its visibility "
+                f"could not be set to {visibility} ({describe_rebyte_error(error)}).{hint}",
+                trigger.request_key,
+            )
         )
         return facts
     return replace(facts, share_url=change.share_url) if change.share_url else facts
