@@ -122,7 +122,9 @@ def annotations(result: ActionResult, level: str) -> list[str]:
     return [m.group(1) for m in re.finditer(rf"^::{level}(?: [^:]*)?::(.*)$", result.log, re.MULTILINE)]
 
 
-def run_with_fault(action: Action, emulator: Emulator, github: FakeGitHub, row: Row) -> tuple[ActionResult, str]:
+def run_with_fault(
+    action: Action, emulator: Emulator, github: FakeGitHub, row: Row
+) -> tuple[ActionResult, str]:
     """Arrange the thread for the row's phase, set the fault, run once: the result and the seeded task."""
     text, route = PHASES[row.phase]
     task = ""

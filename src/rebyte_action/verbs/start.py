@@ -161,7 +161,8 @@ def _set_visibility(session: Session, rebyte: RebyteClient, facts: TaskFacts, vi
         trigger = session.trigger
         assert trigger is not None
         request_url = trigger.comment.url if trigger.comment else None
-        hint = f" Ask `{session.settings.trigger_phrase} share` to try again." if visibility == "public" else ""
+        phrase = session.settings.trigger_phrase
+        hint = f" Ask `{phrase} share` to try again." if visibility == "public" else ""
         # Posted before the answer is edited to "started", which keeps the answer's id as the output.
         session.reply(
             reply_comment(
