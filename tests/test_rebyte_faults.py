@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,7 +66,6 @@ class Row:
     says: str  # in the thread's newest comment (none for the reconciler), the log and the summary
     tasks: int = 1
     times: int = -1
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -199,7 +199,7 @@ def test_a_rebyte_fault_ends_in_a_clear_answer_and_never_a_second_task(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", AFTER_WORK)
+@pytest.mark.parametrize("fault", AFTER_WORK, ids=[f.replace(" ", "-") for f in AFTER_WORK])
 def test_a_re_run_after_a_lost_create_answer_starts_nothing(
     action: Action, emulator: Emulator, github: FakeGitHub, fault: str
 ) -> None:
@@ -216,3 +216,12 @@ def test_a_re_run_after_a_lost_create_answer_starts_nothing(
     assert "Not started again" in github.comments(1)[-1]["body"]
     assert len(emulator.state.tasks) == 1
     assert len(emulator.requests("POST", "/v1/tasks")) == 1
+
+
+def test_the_rebyte_fault_table_lists_every_test() -> None:
+    """tests/README.md's Rebyte table has one row per test id here, and no other."""
+    text = (Path(__file__).parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Rebyte", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"\| `(re-run)?\[([^\]]+)\]` \|$", section, re.MULTILINE)
+    expected = [("", row.id) for row in ROWS] + [("re-run", f.replace(" ", "-")) for f in AFTER_WORK]
+    assert listed == expected
