@@ -42,6 +42,7 @@ class GitHubRequest:
     query: dict[str, list[str]]
     body: Any
     authorization: str | None
+    headers: dict[str, str] = field(default_factory=dict)  # every other header, as sent
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -430,6 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(split.query),
             body=body,
             authorization=self.headers.get("Authorization"),
+            headers={k: v for k, v in self.headers.items() if k.lower() != "authorization"},
         )
         status, answer, headers = self.server.fake.handle(request, prefix)
         payload = b"" if status == 204 else json.dumps(answer).encode()
