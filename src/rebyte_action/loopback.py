@@ -10,6 +10,8 @@ from typing import Self
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The standard library's listen backlog is 5: more clients connecting at once get resets.
+    request_queue_size = 128
     block_on_close = False
     allow_reuse_address = True
 
