@@ -58,6 +58,8 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
         visibility=settings.visibility,
     )
     plan = _without_secrets(session, plan)
+    if earlier is not None and earlier.marker.kind == "pending" and settings.run_attempt <= 1:
+        earlier = rerun.await_other_run(session, earlier, start.STALE_PENDING)  # delivered twice
     if earlier is not None:  # a re-run of this request
         if earlier.marker.kind == "task" and earlier.marker.task_id:
             return rerun.already_started(session, earlier, plan, target)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
 from ..rebyte import RebyteClient, RebyteError, TransportError
@@ -15,7 +16,7 @@ from ..replies import addressed, reply_comment
 from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 from ..track import follow, open_check_run
-from . import follow_up
+from . import follow_up, rerun
 
 STALE_PENDING = timedelta(minutes=15)  # a pending answer older than this was abandoned by its run
 MAX_PAUSE = 5.0  # seconds between looks while waiting for an earlier request's task
@@ -32,6 +33,8 @@ def run(
     session.answer.pending(continuing=bool(continue_from))
     if continue_from is None and not fresh and session.issue is not None:
         turn = _take_turn(session)
+        if turn == "duplicate":
+            return rerun.delivered_twice(session)
         if turn is None:
             return session.fail(
                 "Not started: an earlier request in this thread is still starting its task",
@@ -69,9 +72,10 @@ def run(
         return follow(session, rebyte, facts, target, check_run)
 
 
-def _take_turn(session: Session) -> ThreadMarker | bool | None:
+def _take_turn(session: Session) -> ThreadMarker | bool | Literal["duplicate"] | None:
     """Re-read the thread (GET its comments) until it is this request's turn: the thread's task to
-    continue, True to start one, or None when an earlier request's task never came."""
+    continue, True to start one, None when an earlier request's task never came, or "duplicate"
+    when another run answers this same request."""
     settings, trigger, github = session.settings, session.trigger, session.github
     assert trigger is not None and github is not None and session.issue is not None
     mine = session.answer.comment_id
@@ -89,7 +93,7 @@ def _take_turn(session: Session) -> ThreadMarker | bool | None:
         )
         if turn == "start":
             return True
-        if isinstance(turn, ThreadMarker):
+        if turn == "duplicate" or isinstance(turn, ThreadMarker):
             return turn
         if time.monotonic() >= deadline:
             return None
