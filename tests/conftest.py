@@ -15,6 +15,22 @@ from .leaks import CLIENT_KEY, WATCH
 API_KEY = CLIENT_KEY
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-load", action="store_true", help="run the tests marked load (make test-load); else left out"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the load tests (minutes of many processes at once) unless --run-load is given."""
+    if config.getoption("--run-load"):
+        return
+    load = [item for item in items if item.get_closest_marker("load")]
+    if load:
+        config.hook.pytest_deselected(items=load)
+        items[:] = [item for item in items if not item.get_closest_marker("load")]
+
+
 class FakeTime:
     """A clock that moves only when the code under test sleeps: waits are observed, not waited."""
 
