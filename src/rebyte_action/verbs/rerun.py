@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from ..decide import Plan, Target, latest
 from ..rebyte import RebyteError
 from ..replies import reply_comment
-from ..report import TaskFacts, ThreadMarker
+from ..report import STARTING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 from ..track import follow, open_check_run
 
@@ -79,14 +79,15 @@ DELIVERED_TWICE = "this request is answered by another run: GitHub delivered it 
 
 
 def await_other_run(session: Session, found: ThreadMarker, stale_after: timedelta) -> ThreadMarker:
-    """The request's answer is pending, and this is no re-run: another run of the same delivery
-    is starting its task now. Re-read the thread (GET its comments) until that answer is no longer
-    pending, is older than ``stale_after`` (abandoned) or ``race_seconds`` pass: its newest form."""
+    """The request's answer is pending with a run at work on it (status "starting"; a failure
+    keeps the pending kind without it), and this is no re-run: another run of the same delivery
+    is starting its task. Re-read the thread (GET its comments) until that answer is no longer
+    starting, is older than ``stale_after`` (abandoned) or ``race_seconds`` pass: its newest form."""
     settings, trigger, github = session.settings, session.trigger, session.github
     assert trigger is not None and github is not None and session.issue is not None
     deadline = time.monotonic() + settings.race_seconds
     pause = settings.poll_seconds
-    while found.marker.kind == "pending" and time.monotonic() < deadline:
+    while found.marker.kind == "pending" and found.marker.status == STARTING and time.monotonic() < deadline:
         if found.created_at is not None and datetime.now(UTC) - found.created_at >= stale_after:
             break
         session.workflow.log(f"Comment {found.comment_id} is answering this same request: waiting for it")
