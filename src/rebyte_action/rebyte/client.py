@@ -354,7 +354,7 @@ class RebyteClient:
                 response.json()
             except ValueError:
                 raise UnexpectedResponse(
-                    f"DELETE {_display(str(response.request.url))} answered HTTP {response.status_code} "
+                    f"DELETE {_display(response.url)} answered HTTP {response.status_code} "
                     "with a body that is not JSON, not Rebyte's answer (a proxy or gateway answered): "
                     "the task may not be deleted",
                     status=response.status_code,
