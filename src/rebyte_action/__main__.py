@@ -46,6 +46,8 @@ def skip_early() -> int | None:
     )
     if not isinstance(decision, Skip):
         return None
+    if decision.label and read_input("config-file").strip():
+        return None  # another label: the repository's config file may name it
     workflow = Workflow(os.environ.get("GITHUB_OUTPUT", ""), os.environ.get("GITHUB_STEP_SUMMARY", ""))
     outcome = Outcome()
     code = outcome.skip(workflow, decision.reason)

@@ -63,6 +63,7 @@ class Command:
     public: bool = False
     new: bool = False
     verb: str | None = None  # one of VERBS; then there is no prompt
+    preset: str | None = None  # the config file's preset it came from, in words (presets.py)
 
     @property
     def help(self) -> bool:
@@ -76,16 +77,18 @@ def usage(phrase: str) -> str:
     return USAGE.format(phrase=phrase, verbs=verbs)
 
 
-def parse_command(text: str) -> Command:
+def parse_command(text: str, *, after_preset: bool = False) -> Command:
     """Parse everything after the trigger phrase: a verb alone, or options and a prompt.
 
-    Raises :class:`UsageError` (its message in words for the commenter) when malformed.
+    ``after_preset``: ``text`` follows a preset's name (``/rebyte review ...``), so it holds no
+    verb and may have no prompt. Raises :class:`UsageError` (its message in words for the
+    commenter) when malformed.
     """
     stripped = text.strip()
-    if stripped.lower() in ("--help", "-h"):
+    if stripped.lower() in ("--help", "-h") and not after_preset:
         return Command(verb="help")
     first = stripped.split(maxsplit=1)[0] if stripped else ""
-    if first.lower() in VERBS:
+    if first.lower() in VERBS and not after_preset:
         verb = first.lower()
         if stripped[len(first) :].strip():
             raise UsageError(
@@ -127,7 +130,7 @@ def parse_command(text: str) -> Command:
             raise UsageError(f"unknown option `{spelled}`; the options are {known}")
         index += 1
     prompt = stripped[tokens[index].start() :].strip() if index < len(tokens) else ""
-    if not prompt:
+    if not prompt and not after_preset:
         raise UsageError("the prompt is empty: say what the agent should do after the options")
     executor = values.get("executor")
     if executor is not None:

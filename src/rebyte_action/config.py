@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .commands import BRANCH, SLUG, VERBS
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
+from .settings import ROLES
 
 DEFAULT_CONFIG_FILE = ".github/rebyte.yml"  # action.yml's default for the config-file input
-ROLES = ("read", "triage", "write", "maintain", "admin")  # as the permission input takes them
 # How many executors a preset may list. Fan-out (one task per executor) raises it to 4.
 MAX_EXECUTORS = 1
 MAX_CONFIG_BYTES = 256 * 1024  # far more than any preset list needs; a bigger file is refused

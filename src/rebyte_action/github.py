@@ -6,6 +6,8 @@ each method below is exactly the requests its docstring names.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,6 +138,34 @@ class GitHub:
                 head_repo=head.repo.full_name if head.repo is not None else None,
                 base_repo=base.repo.full_name if base.repo is not None else None,
             )
+
+    def contents(self, path: str, ref: str | None = None) -> bytes | None:
+        """GET /repos/{repo}/contents/{path}?ref={ref}: the file's bytes, or None when there is none (404).
+
+        Without ``ref`` GitHub reads the repository's default branch. The JSON answer carries a
+        file of up to 1 MB base64-encoded in ``content``; a bigger file (``encoding: none``), a
+        directory (a list) or a symlink to one is a :class:`GitHubError`.
+        """
+        action = f"read {path}"
+        try:
+            with self._call(action):
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "GET",
+                    f"{self._repo.url}/contents/{quote(path)}",
+                    parameters={"ref": ref} if ref else None,
+                )
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type") != "file":
+            raise GitHubError(action, 0, "it is not a file")
+        if data.get("encoding") != "base64":
+            raise GitHubError(action, 0, "it is larger than the 1 MB the contents API returns")
+        try:
+            return base64.b64decode(str(data.get("content") or ""))
+        except (binascii.Error, ValueError):
+            raise GitHubError(action, 0, "GitHub's answer is not base64") from None
 
     def thread_markers(self, issue: int) -> list[ThreadMarker]:
         """GET /repos/{repo}/issues/{issue}/comments (every page): the markers of this action's answers.
