@@ -15,14 +15,16 @@ A preset is ``prompt``, ``executor`` (one name or a list), ``model``, ``skills``
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .commands import BRANCH, SLUG, VERBS
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
 from .settings import ROLES
+
+if TYPE_CHECKING:
+    import yaml
 
 DEFAULT_CONFIG_FILE = ".github/rebyte.yml"  # action.yml's default for the config-file input
 # How many executors a preset may list. Fan-out (one task per executor) raises it to 4.
@@ -233,6 +235,8 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_FILE) -> RepositoryConfig
     as written (``on:`` is the label "on", not true); names that differ only in case, or any key
     given twice, are refused, as PyYAML alone would silently keep the last.
     """
+    import yaml  # here: a run that reads no file never loads it
+
     if len(text.encode()) > MAX_CONFIG_BYTES:
         raise ConfigError(path, None, None, f"is larger than {MAX_CONFIG_BYTES // 1024} KB")
     try:
@@ -272,6 +276,8 @@ def _plain(
     node: yaml.Node, at: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int], path: str
 ) -> Any:
     """A composed YAML node as plain data; ``lines`` learns the line of every key path."""
+    import yaml
+
     lines[at] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
