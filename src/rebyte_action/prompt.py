@@ -42,7 +42,9 @@ def build_prompt(
     """The request, then the GitHub context, within ``limit`` characters.
 
     The request itself is never cut (the caller refuses one that is too long); the
-    context is cut from its longest part down, and the prompt says where.
+    context is cut from its longest part down, and the prompt says where. ``preset`` names
+    the config file's preset that started the request, e.g. "the `review` command of
+    `.github/rebyte.yml`"; the context says so.
     """
     request = strip_hidden(request).strip()
     sections = _context(trigger, branch, preset)
