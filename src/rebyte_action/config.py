@@ -239,12 +239,14 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_FILE) -> RepositoryConfig
 
     if len(text.encode()) > MAX_CONFIG_BYTES:
         raise ConfigError(path, None, None, f"is larger than {MAX_CONFIG_BYTES // 1024} KB")
+    lines: dict[tuple[str | int, ...], int] = {}
+    loader: yaml.SafeLoader | None = None
     try:
         loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        node = loader.get_single_node()
+        if node is None:  # an empty file (or only comments)
+            return RepositoryConfig(path=path)
+        data = _plain(node, (), lines, path, loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = " ".join(str(part) for part in (error.context, error.problem) if part)
@@ -253,10 +255,9 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_FILE) -> RepositoryConfig
         ) from None
     except yaml.YAMLError as error:
         raise ConfigError(path, None, None, f"is not valid YAML: {error}") from None
-    if node is None:  # an empty file (or only comments)
-        return RepositoryConfig(path=path)
-    lines: dict[tuple[str | int, ...], int] = {}
-    data = _plain(node, (), lines, path)
+    finally:
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise ConfigError(
             path, node.start_mark.line + 1, None, "must be a mapping of defaults, labels, commands"
@@ -273,9 +274,14 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_FILE) -> RepositoryConfig
 
 
 def _plain(
-    node: yaml.Node, at: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int], path: str
+    node: yaml.Node,
+    at: tuple[str | int, ...],
+    lines: dict[tuple[str | int, ...], int],
+    path: str,
+    loader: yaml.SafeLoader,
 ) -> Any:
-    """A composed YAML node as plain data; ``lines`` learns the line of every key path."""
+    """A composed YAML node as plain data (scalars typed by ``loader``, keys as written); ``lines``
+    learns the line of every key path."""
     import yaml
 
     lines[at] = node.start_mark.line + 1
@@ -292,12 +298,12 @@ def _plain(
                     path, line, dotted, f"is given twice (also on line {seen[folded]}); names ignore case"
                 )
             seen[folded] = line
-            result[key] = _plain(value_node, (*at, key), lines, path)
+            result[key] = _plain(value_node, (*at, key), lines, path, loader)
             lines[(*at, key)] = line
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*at, index), lines, path) for index, item in enumerate(node.value)]
-    return yaml.SafeLoader("").construct_object(node)
+        return [_plain(item, (*at, index), lines, path, loader) for index, item in enumerate(node.value)]
+    return loader.construct_object(node)
 
 
 def _explain(error: Any, lines: dict[tuple[str | int, ...], int], path: str) -> ConfigError:
