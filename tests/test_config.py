@@ -447,3 +447,21 @@ def test_a_direct_prompt_uses_the_defaults(action: Action, emulator: Emulator, g
     assert result.returncode == 0, result.log
     assert github.calls() == [CONTENTS]
     assert only_task(emulator).executor == "claude"
+
+
+def test_a_refused_read_fails_the_step_before_anything_starts(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    github.fail("GET", f"{R}/contents/", 403, message="Resource not accessible by integration")
+    result = action.run("issue_comment", comment_event("/rebyte fix the typo"), **ON)
+    assert result.returncode == 1, result.log
+    assert github.calls() == [CONTENTS]
+    assert emulator.requests() == []
+    assert f"GitHub refused to read {PATH}: HTTP 403: Resource not accessible by integration" in result.log
+
+
+@pytest.mark.parametrize("path", ["../secrets.yml", ".github/../x.yml", "a?ref=pr"])
+def test_the_config_file_input_must_be_a_path_in_the_repository(path: str) -> None:
+    with pytest.raises(ValueError, match="must be a path in the repository"):
+        Settings(**{"INPUT_CONFIG-FILE": path})
+    assert Settings(**{"INPUT_CONFIG-FILE": "/.github/agents.yml"}).config_file == ".github/agents.yml"

@@ -1,7 +1,8 @@
 """The repository's config file (``.github/rebyte.yml``): its schema, read from YAML text with line numbers.
 
-Pure: text in, a :class:`RepositoryConfig` or a :class:`ConfigError` out. Reading the file from
-the default branch is :meth:`rebyte_action.github.GitHub.contents`; applying it is ``presets.py``.
+:func:`parse_config` is pure: text in, a :class:`RepositoryConfig` or a :class:`ConfigError` out.
+:func:`fetch_config` reads the file from a branch with the one GitHub call it needs; applying it
+to a request is ``presets.py``.
 
     defaults:    executor, model, skills, branch, visibility: over the action's inputs
     labels:      a preset per label; each listed label triggers
@@ -25,6 +26,8 @@ from .settings import ROLES
 
 if TYPE_CHECKING:
     import yaml
+
+    from .github import GitHub
 
 DEFAULT_CONFIG_FILE = ".github/rebyte.yml"  # action.yml's default for the config-file input
 # How many executors a preset may list. Fan-out (one task per executor) raises it to 4.
@@ -226,6 +229,23 @@ def label_name_problem(name: str) -> str | None:
 def _find(presets: dict[str, Preset], name: str) -> Preset | None:
     wanted = name.strip().casefold()
     return next((preset for key, preset in presets.items() if key.casefold() == wanted), None)
+
+
+def fetch_config(github: GitHub, path: str, branch: str | None) -> RepositoryConfig:
+    """``GET /repos/{repo}/contents/{path}?ref={branch}``, parsed: the file as it is on ``branch``
+    (the default branch when None). No file (404) is an empty config.
+
+    Raises :class:`ConfigError` when the file is not valid, and
+    :class:`~rebyte_action.github.GitHubError` when GitHub refuses the read.
+    """
+    data = github.contents(path, branch)
+    if data is None:
+        return RepositoryConfig()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(path, None, None, "is not UTF-8 text") from None
+    return parse_config(text, path)
 
 
 def parse_config(text: str, path: str = DEFAULT_CONFIG_FILE) -> RepositoryConfig:

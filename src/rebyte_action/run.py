@@ -13,7 +13,7 @@ import signal
 from typing import Any
 
 from .commands import UsageError
-from .config import ConfigError, RepositoryConfig, parse_config
+from .config import ConfigError, RepositoryConfig, fetch_config
 from .decide import Target, bot_allowed, prompt_too_long
 from .events import Skip, Trigger, parse_event
 from .github import GitHub, GitHubError
@@ -161,23 +161,16 @@ def _read_config(session: Session, github: GitHub, payload: dict[str, Any]) -> R
     """The config file from the default branch (never a pull request's head), read once a run.
 
     ``GET /repos/{repo}/contents/{path}?ref={repository.default_branch}``; no file is an empty
-    config. Raises :class:`ConfigError` when it is not valid (and the next call raises it again).
+    config. Raises :class:`ConfigError` when it is not valid (the caller answers it, once).
     """
     if session.config is not None:
         return session.config
-    path = session.settings.config_file
     repository = payload.get("repository")
     branch = repository.get("default_branch") if isinstance(repository, dict) else None
-    data = github.contents(path, branch if isinstance(branch, str) and branch else None)
-    if data is None:
-        session.config = RepositoryConfig()
-        return session.config
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(path, None, None, "is not UTF-8 text") from None
-    session.config = parse_config(text, path)
-    session.workflow.log(f"Read {path} from the default branch")
+    path = session.settings.config_file
+    session.config = fetch_config(github, path, branch if isinstance(branch, str) and branch else None)
+    if session.config.path:
+        session.workflow.log(f"Read {path} from the default branch")
     return session.config
 
 
