@@ -106,8 +106,23 @@ def test_an_empty_file_or_one_of_comments_changes_nothing() -> None:
 def test_an_executor_is_one_name_or_a_list_and_is_kept_as_a_list() -> None:
     assert parse_config("defaults:\n  executor: Codex\n").defaults.executor == ["codex"]
     assert parse_config("defaults:\n  executor: [gemini]\n").defaults.executor == ["gemini"]
-    two = problem("labels:\n  x:\n    executor: [claude, codex]\n")
-    assert (two.line, two.key) == (3, "labels.x.executor") and "give one" in str(two)
+    assert parse_config("labels:\n  x:\n    executor: [claude, codex]\n").label("x").executor == [
+        "claude",
+        "codex",
+    ]
+    five = problem("labels:\n  x:\n    executor: [claude, codex, gemini, opencode, claude, cursor]\n")
+    assert (five.line, five.key) == (3, "labels.x.executor") and "unknown executor 'cursor'" in str(five)
+    two = problem("defaults:\n  executor: [claude, codex]\n")
+    assert (two.line, two.key) == (2, "defaults.executor") and "takes one executor" in str(two)
+
+
+def test_a_presets_list_of_executors_is_a_fan_out_unless_the_command_names_its_own() -> None:
+    config = parse_config("commands:\n  duel:\n    prompt: Fix it.\n    executor: [claude, codex]\n")
+    assert read_request(comment("duel"), config).executors == ("claude", "codex")
+    own = read_request(comment("duel --executor gemini"), config)
+    assert (own.executor, own.executors) == ("gemini", ())
+    several = read_request(comment("duel --executor gemini,opencode"), config)
+    assert (several.executor, several.executors) == (None, ("gemini", "opencode"))
 
 
 @pytest.mark.parametrize(
@@ -465,3 +480,15 @@ def test_the_config_file_input_must_be_a_path_in_the_repository(path: str) -> No
     with pytest.raises(ValueError, match="must be a path in the repository"):
         Settings(**{"INPUT_CONFIG-FILE": path})
     assert Settings(**{"INPUT_CONFIG-FILE": "/.github/agents.yml"}).config_file == ".github/agents.yml"
+
+
+def test_a_label_preset_with_two_executors_fans_out_one_task_each(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    github.set_file(PATH, "labels:\n  bug:\n    prompt: Fix the bug.\n    executor: [claude, codex]\n")
+    result = action.run("issues", load_event("issues.labeled"), **ON)
+    assert result.returncode == 0, result.log
+    tasks = sorted(emulator.state.tasks.values(), key=lambda t: t.executor)
+    assert [t.executor for t in tasks] == ["claude", "codex"]
+    assert all(t.prompts[0].text.startswith("Fix the bug.\n") for t in tasks)
+    assert github.calls().count(CONTENTS) == 1

@@ -9,8 +9,8 @@ to a request is ``presets.py``.
     commands:    a preset per ``/rebyte <name>``; a name cannot be a built-in verb
     limits:      max-running, max-running-per-user, queue, queue-hours (read by the queue)
 
-A preset is ``prompt``, ``executor`` (one name or a list), ``model``, ``skills``, ``branch`` and
-``permission``, each optional. Label and command names are case-insensitive.
+A preset is ``prompt``, ``executor`` (one name, or a list: one task each), ``model``, ``skills``,
+``branch`` and ``permission``, each optional. Label and command names are case-insensitive.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .commands import BRANCH, SLUG, VERBS
+from .commands import BRANCH, MAX_FAN_OUT, SLUG, VERBS
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
 from .settings import ROLES
 
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from .github import GitHub
 
 DEFAULT_CONFIG_FILE = ".github/rebyte.yml"  # action.yml's default for the config-file input
-# How many executors a preset may list. Fan-out (one task per executor) raises it to 4.
-MAX_EXECUTORS = 1
 MAX_CONFIG_BYTES = 256 * 1024  # far more than any preset list needs; a bigger file is refused
 COMMAND_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 PRESET_KEYS = ("prompt", "executor", "model", "skills", "branch", "permission")
@@ -81,11 +79,10 @@ class _Options(_Strict):
         for name in names:
             if name not in KNOWN_EXECUTORS:
                 raise ValueError(f"unknown executor {name!r}; choose from {', '.join(KNOWN_EXECUTORS)}")
-        if len(names) > MAX_EXECUTORS:
-            raise ValueError(
-                f"lists {len(names)} executors; this version starts one task per request: give one"
-            )
-        return list(dict.fromkeys(names))
+        names = list(dict.fromkeys(names))
+        if len(names) > MAX_FAN_OUT:
+            raise ValueError(f"lists {len(names)} executors; at most {MAX_FAN_OUT} run side by side")
+        return names
 
     @field_validator("skills", mode="before")
     @classmethod
@@ -113,6 +110,13 @@ class Defaults(_Options):
     """``defaults:``: over the action's inputs, under a preset and a command's own options."""
 
     visibility: str | None = None
+
+    @field_validator("executor")
+    @classmethod
+    def _one_executor(cls, value: list[str]) -> list[str]:
+        if len(value) > 1:  # it stands for the executor input: one agent
+            raise ValueError("takes one executor; list several in a label's or a command's preset")
+        return value
 
     @field_validator("visibility")
     @classmethod

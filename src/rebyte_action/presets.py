@@ -71,11 +71,16 @@ def read_request(trigger: Trigger, config: RepositoryConfig | None) -> Command:
 
 
 def apply_preset(command: Command, preset: Preset, origin: str) -> Command:
-    """``command``'s own options over ``preset``'s; the preset's prompt first, the user's text after it."""
+    """``command``'s own options over ``preset``'s; the preset's prompt first, the user's text after it.
+
+    A preset's list of executors is a fan-out (``executors``), as ``--executor a,b`` is."""
     prompt = "\n\n".join(part for part in (preset.prompt, command.prompt) if part)
+    # the user's --executor (one, or several), else the preset's
+    executors = ((command.executor,) if command.executor else command.executors) or tuple(preset.executor)
     return Command(
         prompt=prompt,
-        executor=command.executor or (preset.executor[0] if preset.executor else None),
+        executor=executors[0] if len(executors) == 1 else None,
+        executors=executors if len(executors) > 1 else (),
         model=command.model or preset.model,
         skills=command.skills or tuple(preset.skills),
         branch=command.branch or preset.branch,
