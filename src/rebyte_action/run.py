@@ -19,7 +19,7 @@ from .events import Skip, Trigger, parse_event
 from .github import GitHub, GitHubError
 from .presets import find_preset, needs_config, read_request, required_permission, with_defaults
 from .reconcile import reconcile
-from .replies import fork_comment, permission_comment
+from .replies import fork_comment, permission_comment, permission_unknown_comment
 from .report import summary
 from .session import EXIT_FAILED, EXIT_OK, Outcome, Session
 from .settings import Permission, Settings
@@ -206,7 +206,18 @@ def _authorise(session: Session, github: GitHub, need: Permission) -> int | None
         if trigger.kind == "direct":  # a schedule has no sender; the workflow itself asks
             return None
         return session.skip("the event names no sender, so who asked cannot be checked")
-    have = github.permission(actor.login)
+    try:
+        have = github.permission(actor.login)
+    except GitHubError as error:
+        if error.status != 403 or error.rate_limited:
+            raise
+        session.reply(permission_unknown_comment(actor.login, need.name.lower()))
+        return session.fail(
+            f"Not permitted: could not read @{actor.login}'s permission",
+            f"{error}. The job's token must be able to read the repository's collaborators "
+            "(a fine-grained token or a GitHub App needs the Metadata: read permission).",
+            comment=False,
+        )
     if have >= need:
         return None
     session.reply(permission_comment(actor.login, have.name.lower(), need.name.lower()))
