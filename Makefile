@@ -67,7 +67,7 @@ clean:
 # Re-pin the action image's dependencies from a clean environment.
 requirements:
 	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin && .venv-pin/bin/pip install --quiet .
-	{ echo "# The action image's dependencies, pinned (PyGithub, httpx, pydantic-settings, markdown-it-py and what they pull in)."; \
+	{ echo "# The action image's dependencies, pinned (PyGithub, httpx, pydantic-settings, markdown-it-py, PyYAML and what they pull in)."; \
 	  echo "# Regenerate: make requirements"; \
 	  .venv-pin/bin/pip freeze | grep -vi '^rebyte'; } > requirements.txt
 	rm -rf .venv-pin

@@ -2,9 +2,10 @@
 
 Blocks are found with a real Markdown parser (markdown-it-py), by their info string:
 ``yaml`` blocks are parsed and schema-checked as workflows (a list of steps, or one step,
-wrapped in a minimal job first), ``python`` blocks run unchanged in a subprocess against
-the emulator, with the environment they document, and ``sh`` blocks name only ``rebyte``
-subcommands and ``make`` targets that exist.
+wrapped in a minimal job first), or, when they open with ``# .github/rebyte.yml``, against
+that file's schema; ``python`` blocks run unchanged in a subprocess against the emulator,
+with the environment they document, and ``sh`` blocks name only ``rebyte`` subcommands and
+``make`` targets that exist.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import yaml
 from markdown_it import MarkdownIt
 
 from rebyte_action.cli import build_parser
+from rebyte_action.config import DEFAULT_CONFIG_FILE as CONFIG_FILE
+from rebyte_action.config import ConfigError, parse_config
 from rebyte_action.rebyte.emulator import Emulator, EmulatorConfig
 from rebyte_action.settings import Settings
 
@@ -91,6 +94,12 @@ def yaml_problems(blocks: list[CodeBlock], folder: Path) -> list[str]:
     """What is wrong with the yaml blocks: parse errors, then one schema check over all of them."""
     problems, files = [], []
     for block in blocks:
+        if block.content.startswith(f"# {CONFIG_FILE}\n"):  # the repository's config file, not a workflow
+            try:
+                parse_config(block.content)
+            except ConfigError as error:
+                problems.append(f"{block.where}: {error}")
+            continue
         try:
             text = as_workflow(block)
         except (yaml.YAMLError, ValueError) as error:
@@ -408,3 +417,11 @@ def test_a_readme_whose_first_example_drifted_from_the_workflow_is_caught() -> N
     assert first.content != copied
     with pytest.raises(AssertionError, match="one step"):
         as_copied(WORKFLOW.read_text().replace(f"{OWN_USES}\n", "uses: $/\n"))
+
+
+def test_a_config_file_block_is_checked_against_the_files_schema_not_as_a_workflow(tmp_path: Path) -> None:
+    blocks = code_blocks("```yaml\n# .github/rebyte.yml\nlabels:\n  bug:\n    exector: codex\n```\n")
+    (problem,) = yaml_problems(blocks, tmp_path)
+    assert problem.startswith("README.md:1 (yaml): .github/rebyte.yml, line 4: `labels.bug.exector`: ")
+    fixed = code_blocks("```yaml\n# .github/rebyte.yml\nlabels:\n  bug:\n    executor: codex\n```\n")
+    assert yaml_problems(fixed, tmp_path) == []

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from .gate import DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE, plain_skip
+from .gate import DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE, LABEL_EVENTS, plain_skip
 from .outcome import Outcome
 from .workflow import Workflow, read_input
 
@@ -37,7 +37,15 @@ def skip_early() -> int | None:
     if not isinstance(payload, dict):
         return None
     event_name, direct_prompt = os.environ.get("GITHUB_EVENT_NAME", ""), read_input("prompt")
+    config_file = read_input("config-file").strip()  # the repository's file may name another label
     reason = plain_skip(event_name, payload, trigger_phrase=phrase, label=label, direct_prompt=direct_prompt)
+    if (
+        reason is not None
+        and config_file
+        and event_name in LABEL_EVENTS
+        and payload.get("action") == "labeled"
+    ):
+        return None  # another label than the input's: the full run reads the file
     if reason is None:
         from .events import Skip, parse_event
 
@@ -50,7 +58,7 @@ def skip_early() -> int | None:
             run_id=os.environ.get("GITHUB_RUN_ID", ""),
             fallback_repository=os.environ.get("GITHUB_REPOSITORY", ""),
         )
-        if not isinstance(decision, Skip):
+        if not isinstance(decision, Skip) or (decision.label and config_file):
             return None
         reason = decision.reason
     workflow = Workflow(os.environ.get("GITHUB_OUTPUT", ""), os.environ.get("GITHUB_STEP_SUMMARY", ""))

@@ -68,6 +68,7 @@ class Command:
     verb: str | None = None  # one of VERBS; then there is no prompt
     # Two to MAX_FAN_OUT distinct executors (``--executor a,b``): one task each; ``executor`` is None.
     executors: tuple[str, ...] = ()
+    preset: str | None = None  # the config file's preset it came from, in words (presets.py)
 
     @property
     def help(self) -> bool:
@@ -81,16 +82,18 @@ def usage(phrase: str) -> str:
     return USAGE.format(phrase=phrase, verbs=verbs)
 
 
-def parse_command(text: str) -> Command:
+def parse_command(text: str, *, after_preset: bool = False) -> Command:
     """Parse everything after the trigger phrase: a verb alone, or options and a prompt.
 
-    Raises :class:`UsageError` (its message in words for the commenter) when malformed.
+    ``after_preset``: ``text`` follows a preset's name (``/rebyte review ...``), so it holds no
+    verb and may have no prompt. Raises :class:`UsageError` (its message in words for the
+    commenter) when malformed.
     """
     stripped = text.strip()
-    if stripped.lower() in ("--help", "-h"):
+    if stripped.lower() in ("--help", "-h") and not after_preset:
         return Command(verb="help")
     first = stripped.split(maxsplit=1)[0] if stripped else ""
-    if first.lower() in VERBS:
+    if first.lower() in VERBS and not after_preset:
         verb = first.lower()
         if stripped[len(first) :].strip():
             raise UsageError(
@@ -132,7 +135,7 @@ def parse_command(text: str) -> Command:
             raise UsageError(f"unknown option `{spelled}`; the options are {known}")
         index += 1
     prompt = stripped[tokens[index].start() :].strip() if index < len(tokens) else ""
-    if not prompt:
+    if not prompt and not after_preset:
         raise UsageError("the prompt is empty: say what the agent should do after the options")
     executors = executor_list(values["executor"]) if "executor" in values else ()
     executor = executors[0] if len(executors) == 1 else None

@@ -106,7 +106,7 @@ def make_plan(
 ) -> Plan:
     """The command's options over the step's inputs, and the prompt built for the agent."""
     return Plan(
-        prompt=build_prompt(trigger, command.prompt, branch=branch),
+        prompt=build_prompt(trigger, command.prompt, branch=branch, preset=command.preset),
         executor=command.executor or executor,
         model=command.model or model,
         skills=tuple(dict.fromkeys(command.skills or skills)),

@@ -75,6 +75,7 @@ class Trigger:
 @dataclass(frozen=True)
 class Skip:
     reason: str
+    label: str | None = None  # a label other than the label input was added: the config file may name it
 
 
 def find_command(body: str, phrase: str) -> str | None:
@@ -182,7 +183,7 @@ def _parse(
             return Skip(f"{event_name} '{action}' events are ignored without the prompt input")
         added = _need(payload, "label.name", str)
         if added.casefold() != label.casefold():
-            return Skip(f"the label added was '{added}', not '{label}'")
+            return Skip(f"the label added was '{added}', not '{label}'", label=added)
         if subject is None:
             return Skip(f"the {event_name} payload has no issue or pull request")
         return replace(

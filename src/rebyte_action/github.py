@@ -6,6 +6,8 @@ each method below is exactly the requests its docstring names.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -180,6 +182,32 @@ class GitHub:
             )
 
         return self._call(f"read pull request #{number}", work)
+
+    def contents(self, path: str, ref: str | None = None) -> bytes | None:
+        """GET /repos/{repo}/contents/{path}?ref={ref}: the file's bytes, or None when there is none (404).
+
+        Without ``ref`` GitHub reads the repository's default branch. The JSON answer carries a
+        file of up to 1 MB base64-encoded in ``content``; a bigger file (``encoding: none``), a
+        directory (a list) or a symlink to one is a :class:`GitHubError`.
+        """
+        action, url = f"read {path}", f"{self._repo.url}/contents/{quote(path)}"
+        params = {"ref": ref} if ref else None
+        try:
+            _, data = self._call(
+                action, lambda: self._gh.requester.requestJsonAndCheck("GET", url, parameters=params)
+            )
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type") != "file":
+            raise GitHubError(action, 0, "it is not a file")
+        if data.get("encoding") != "base64":
+            raise GitHubError(action, 0, "it is larger than the 1 MB the contents API returns")
+        try:
+            return base64.b64decode(str(data.get("content") or ""))
+        except (binascii.Error, ValueError):
+            raise GitHubError(action, 0, "GitHub's answer is not base64") from None
 
     def thread_markers(self, issue: int) -> list[ThreadMarker]:
         """GET /repos/{repo}/issues/{issue}/comments (every page): the markers of this action's answers.

@@ -37,14 +37,17 @@ def build_prompt(
     *,
     branch: str,
     limit: int = MAX_PROMPT_CHARS,
+    preset: str | None = None,
 ) -> str:
     """The request, then the GitHub context, within ``limit`` characters.
 
     The request itself is never cut (the caller refuses one that is too long); the
-    context is cut from its longest part down, and the prompt says where.
+    context is cut from its longest part down, and the prompt says where. ``preset`` names
+    the config file's preset that started the request, e.g. "the `review` command of
+    `.github/rebyte.yml`"; the context says so.
     """
     request = strip_hidden(request).strip()
-    sections = _context(trigger, branch)
+    sections = _context(trigger, branch, preset)
     intro = "\n\n---\nContext from GitHub, for reference. The request above is what to do.\n"
     fixed = len(request) + len(intro) + sum(len(s.head) for s in sections)
     room = limit - fixed
@@ -58,7 +61,7 @@ def build_prompt(
     return text
 
 
-def _context(trigger: Trigger, branch: str) -> list[Section]:
+def _context(trigger: Trigger, branch: str, preset: str | None = None) -> list[Section]:
     sections = [Section(f"\nRepository: {trigger.repository} (branch `{branch}`)\n")]
     who = f"@{trigger.actor.login}" if trigger.actor.login else "a workflow"
     subject = trigger.subject
@@ -74,6 +77,8 @@ def _context(trigger: Trigger, branch: str) -> list[Section]:
         sections.append(Section(f"Requested by {who}, who added the label `{trigger.label}`\n"))
     else:
         sections.append(Section(f"Requested by {who} ({trigger.event_name} event)\n"))
+    if preset:  # e.g. "the `review` command of `.github/rebyte.yml`"
+        sections.append(Section(f"Preset: {preset}\n"))
     if trigger.kind == "review_comment" and comment is not None and comment.path:
         lines = _line_range(comment.start_line, comment.line)
         side = f", {comment.side.lower()} side" if comment.side else ""

@@ -28,13 +28,28 @@ def usage_comment(
     asker: str = "",
     request_url: str | None = None,
     request_key: str | None = None,
+    presets: str = "",
 ) -> str:
-    """The usage with the configured phrase; with ``problem`` what could not be read first."""
+    """The usage with the configured phrase; with ``problem`` what could not be read first;
+    then ``presets``, the config file's commands and labels (markdown), when it has any."""
     if problem:
         head = f"⚠️ {addressed(asker, request_url)}: I could not read that command: {problem}."
     else:
         head = f"{addressed(asker, request_url)}: here is what I understand."
-    return reply_comment(f"{head}\n\nUsage:\n\n```text\n{usage(phrase)}\n```", request_key)
+    tail = f"\n\n{presets}" if presets else ""
+    return reply_comment(f"{head}\n\nUsage:\n\n```text\n{usage(phrase)}\n```{tail}", request_key)
+
+
+def config_error_comment(
+    problem: str, *, asker: str = "", request_url: str | None = None, request_key: str | None = None
+) -> str:
+    """The repository's config file is invalid (``problem`` names the file, the line and the key)."""
+    return reply_comment(
+        f"⚠️ {addressed(asker, request_url)}: nothing was started, because this repository's Rebyte "
+        f"config file is invalid: {problem}.\n\nA maintainer can fix it on the default branch; "
+        "then ask again.",
+        request_key,
+    )
 
 
 def prompt_too_long_comment(

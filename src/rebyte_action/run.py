@@ -13,9 +13,11 @@ import signal
 from typing import Any
 
 from .commands import UsageError
-from .decide import Target, bot_allowed, prompt_too_long, read_command
-from .events import Skip, parse_event
+from .config import ConfigError, RepositoryConfig, fetch_config
+from .decide import Target, bot_allowed, prompt_too_long
+from .events import Skip, Trigger, parse_event
 from .github import GitHub, GitHubError
+from .presets import find_preset, needs_config, read_request, required_permission, with_defaults
 from .reconcile import reconcile
 from .replies import fork_comment, permission_comment, permission_unknown_comment
 from .report import summary
@@ -59,31 +61,39 @@ def _flow(session: Session) -> int:
     if payload is None:
         return EXIT_FAILED
     # decide: is it a request, from whom
-    decision = parse_event(
-        settings.event_name,
-        payload,
-        trigger_phrase=settings.trigger_phrase,
-        label=settings.label,
-        direct_prompt=settings.prompt,
-        run_id=settings.run_id,
-        job=settings.job,
-        step=settings.step,
-        fallback_repository=settings.repository,
-    )
+    decision = _decide(settings, payload, settings.label)
+    if isinstance(decision, Skip) and decision.label and settings.config_file:
+        named = _label_in_file(session, payload, decision)  # a label the config file may name
+        if named is None:
+            return EXIT_FAILED
+        decision = named
     if isinstance(decision, Skip):
         return session.skip(decision.reason)
     trigger = session.trigger = decision
     actor = trigger.actor
     if actor.is_bot and not bot_allowed(actor.login, settings.allowed_bots):
         return session.skip(f"{actor.login} is a bot; list it in allowed-bots to let it start tasks")
-    github = session.connect()
+    github = session.github or session.connect()
     if github is None:
         return EXIT_FAILED
+    # the repository's config file: its preset may ask for another role than the input's
+    config_error = None
+    if settings.config_file and needs_config(trigger):
+        try:
+            _read_config(session, github, payload)
+        except ConfigError as error:
+            config_error = error
+    preset = find_preset(trigger, session.config)
 
     # authorise
-    refusal = _authorise(session, github)
+    refusal = _authorise(session, github, required_permission(preset, settings.required_permission))
     if refusal is not None:
         return refusal
+    if config_error is not None:
+        session.acknowledge()
+        return help.bad_config(session, config_error)
+    if session.config is not None:
+        settings = session.settings = with_defaults(settings, session.config.defaults)
     target = _target(session, github)
     if target.from_fork and not settings.allow_forks:
         session.reply(fork_comment(target.head_repo or "a deleted fork"))
@@ -100,7 +110,7 @@ def _flow(session: Session) -> int:
 
     # dispatch to the verb; it answers, and ``execute`` finishes (outputs, summary)
     try:
-        command = read_command(trigger)
+        command = read_request(trigger, session.config)
     except UsageError as error:
         session.acknowledge()
         return help.usage_error(session, str(error))
@@ -112,6 +122,56 @@ def _flow(session: Session) -> int:
         session.acknowledge()
         return help.too_long(session, problem)
     return dispatch(session, command, payload, target)
+
+
+def _decide(settings: Settings, payload: dict[str, Any], label: str) -> Trigger | Skip:
+    return parse_event(
+        settings.event_name,
+        payload,
+        trigger_phrase=settings.trigger_phrase,
+        label=label,
+        direct_prompt=settings.prompt,
+        run_id=settings.run_id,
+        job=settings.job,
+        step=settings.step,
+        fallback_repository=settings.repository,
+    )
+
+
+def _label_in_file(session: Session, payload: dict[str, Any], skip: Skip) -> Trigger | Skip | None:
+    """A label other than the ``label`` input triggers when the config file names it; None after an
+    ::error:: (no GitHub connection, or an invalid file: nobody is known to have asked, so no reply)."""
+    assert skip.label is not None
+    github = session.connect()
+    if github is None:
+        return None
+    try:
+        config = _read_config(session, github, payload)
+    except ConfigError as error:
+        session.workflow_error(f"{error}. Fix the file on the default branch.")
+        session.outcome.headline = f"not started: {error.path} is invalid"
+        session.outcome.detail = str(error)
+        return None
+    if config.label(skip.label) is None:
+        return Skip(f"{skip.reason}, nor a label in {session.settings.config_file}")
+    return _decide(session.settings, payload, skip.label)
+
+
+def _read_config(session: Session, github: GitHub, payload: dict[str, Any]) -> RepositoryConfig:
+    """The config file from the default branch (never a pull request's head), read once a run.
+
+    ``GET /repos/{repo}/contents/{path}?ref={repository.default_branch}``; no file is an empty
+    config. Raises :class:`ConfigError` when it is not valid (the caller answers it, once).
+    """
+    if session.config is not None:
+        return session.config
+    repository = payload.get("repository")
+    branch = repository.get("default_branch") if isinstance(repository, dict) else None
+    path = session.settings.config_file
+    session.config = fetch_config(github, path, branch if isinstance(branch, str) and branch else None)
+    if session.config.path:
+        session.workflow.log(f"Read {path} from the default branch")
+    return session.config
 
 
 def _load_event(session: Session) -> dict[str, Any] | None:
@@ -132,14 +192,14 @@ def _load_event(session: Session) -> dict[str, Any] | None:
     return payload
 
 
-def _authorise(session: Session, github: GitHub) -> int | None:
-    """A skip (with a reply saying why) when the sender lacks the ``permission`` input's role."""
+def _authorise(session: Session, github: GitHub, need: Permission) -> int | None:
+    """A skip (with a reply saying why) when the sender lacks the role ``need`` (the ``permission``
+    input's, or the preset's)."""
     trigger = session.trigger
     assert trigger is not None
     actor = trigger.actor
     if actor.is_bot:  # an allowed bot has no role
         return None
-    need = session.settings.required_permission
     if trigger.event_name in WRITERS_ONLY_EVENTS and need <= Permission.WRITE:
         return None  # GitHub let only a writer dispatch the workflow or push
     if not actor.login:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from .answer import Answer
+from .config import RepositoryConfig
 from .events import Trigger
 from .github import GitHub, GitHubError
 from .outcome import EXIT_FAILED, EXIT_OK, Outcome
@@ -35,6 +36,7 @@ class Session:
     github: GitHub | None = None
     answer: Answer = field(init=False)
     acknowledged: bool = False
+    config: RepositoryConfig | None = None  # the repository's config file once read (at most once a run)
 
     def __post_init__(self) -> None:
         self.answer = Answer(self)

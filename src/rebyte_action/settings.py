@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     mode: str = Field("run", validation_alias=_input("mode"))
     reconcile_max: int = Field(200, ge=1, validation_alias=_input("reconcile-max"))
     reconcile_days: float = Field(14.0, gt=0, validation_alias=_input("reconcile-days"))
+    # The runner always passes action.yml's default (.github/rebyte.yml); empty turns the file
+    # off, and so does no variable at all (a run outside a runner, as in tests, reads no file).
+    config_file: str = Field("", validation_alias=_input("config-file"))
     # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
     # Not an input: how long a request waits for an earlier request's task in the same thread.
@@ -191,6 +194,14 @@ class Settings(BaseSettings):
         cleaned = _one_of(value, MODES)
         assert cleaned is not None
         return cleaned
+
+    @field_validator("config_file")
+    @classmethod
+    def _config_file(cls, value: str) -> str:
+        path = value.strip().strip("/")
+        if path and (".." in path.split("/") or any(c in path for c in "?#\\\0")):
+            raise ValueError("must be a path in the repository, such as .github/rebyte.yml")
+        return path
 
     @field_validator("trigger_phrase", "label")
     @classmethod

@@ -53,6 +53,31 @@ def _first_request(action: Action) -> None:
     action.run("issue_comment", comment_event("/rebyte fix the typo"))
 
 
+CONFIG = {"config_file": ".github/rebyte.yml"}  # action.yml's default, as the runner passes it
+
+
+def _config_file(action: Action) -> None:
+    action.github.set_file(
+        ".github/rebyte.yml",
+        "defaults:\n  model: pro\nlabels:\n  bug:\n    prompt: Fix the bug.\n"
+        "commands:\n  review:\n    prompt: Review this.\n",
+    )
+
+
+def _file_and_first_request(action: Action) -> None:
+    _config_file(action)
+    _first_request(action)
+
+
+def _bug_label(name: str) -> Callable[[], dict[str, Any]]:
+    def event() -> dict[str, Any]:
+        payload = load_event("issues.labeled")
+        payload["label"]["name"] = name
+        return payload
+
+    return event
+
+
 FAN_OUT = "/rebyte --executor claude,codex fix the typo"
 
 
@@ -138,6 +163,34 @@ SCENARIOS = [
         {},
         _first_request,
         {"GITHUB_RUN_ATTEMPT": "2"},  # a re-run is the same workflow run's next attempt
+    ),
+    # With the repository's config file (.github/rebyte.yml): one read a run, when the run can use it.
+    Scenario(
+        "/rebyte review, a command of the config file",
+        "issue_comment",
+        lambda: comment_event("/rebyte review"),
+        (7, 1),
+        CONFIG,
+        _config_file,
+    ),
+    Scenario(
+        "an issue labeled bug, a label of the file", "issues", _bug_label("bug"), (7, 1), CONFIG, _config_file
+    ),
+    Scenario(
+        "a label neither the input nor the file names",
+        "issues",
+        _bug_label("wontfix"),
+        (1, 0),
+        CONFIG,
+        _config_file,
+    ),
+    Scenario(
+        "/rebyte status, file on (not read)",
+        "issue_comment",
+        _later("/rebyte status"),
+        (4, 1),
+        CONFIG,
+        _file_and_first_request,
     ),
 ]
 

@@ -12,6 +12,8 @@ every request, so a test can assert the exact calls made, in order. It answers u
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import re
@@ -51,6 +53,7 @@ class FakeGitHubState:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     reactions: list[dict[str, Any]] = field(default_factory=list)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    files: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (branch, path) -> bytes
     requests: list[GitHubRequest] = field(default_factory=list)
     actor: dict[str, Any] = field(
         default_factory=lambda: {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
@@ -64,6 +67,7 @@ class FakeGitHub(BackgroundServer):
 
     def __init__(self, repository: str = "Codertocat/Hello-World", *, host: str = "127.0.0.1", port: int = 0):
         self.repository = repository
+        self.default_branch = "master"  # as the fixtures' repository.default_branch
         self.state = FakeGitHubState()
         self.lock = threading.RLock()
         self._ids = itertools.count(900_000_001)
@@ -139,6 +143,12 @@ class FakeGitHub(BackgroundServer):
                 "url": f"{self.url}/repos/{self.repository}/check-runs/{run_id}",
             }
             return run_id
+
+    def set_file(self, path: str, text: str | bytes, *, ref: str | None = None) -> None:
+        """Commit ``path`` on branch ``ref`` (the default branch when None), for the contents API."""
+        data = text.encode() if isinstance(text, str) else text
+        with self.lock:
+            self.state.files[(ref or self.default_branch, path.strip("/"))] = data
 
     def fail(
         self,
@@ -264,6 +274,8 @@ class FakeGitHub(BackgroundServer):
                     self.state.reactions.remove(reaction)
                     return 204, None, {}
             return 404, {"message": "Not Found"}, {}
+        if method == "GET" and rest.startswith("/contents/"):
+            return self._contents(rest.removeprefix("/contents/"), request)
         if method == "GET" and rest == "/issues/comments":
             return self._repository_comments(request, f"{self.url}{prefix}{route}")
         if method == "GET" and (match := re.fullmatch(r"/pulls/(\d+)", rest)):
@@ -322,6 +334,19 @@ class FakeGitHub(BackgroundServer):
                         return 200, comment, {}
             return 404, {"message": "Not Found"}, {}
         return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+
+    def _contents(self, path: str, request: GitHubRequest) -> tuple[int, Any, dict[str, str]]:
+        """GET /repos/{repo}/contents/{path}?ref=: a file as GitHub's JSON gives it (base64, 60-column
+        lines), from the branch ``ref`` names (the default branch without one); 404 when not there."""
+        ref = (request.query.get("ref") or [self.default_branch])[0]
+        data = self.state.files.get((ref, path.strip("/")))
+        if data is None:
+            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+        encoded = base64.b64encode(data).decode()
+        content = "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()  # git's
+        found = {"type": "file", "encoding": "base64", "size": len(data), "path": path, "sha": sha}
+        return 200, {**found, "name": path.rsplit("/", 1)[-1], "content": content}, {}
 
     def _repository_comments(self, request: GitHubRequest, url: str) -> tuple[int, Any, dict[str, str]]:
         """GET /repos/{repo}/issues/comments: every thread's comments; sort, direction, since as GitHub."""

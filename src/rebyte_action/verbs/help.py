@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from ..replies import prompt_too_long_comment, usage_comment
-from ..session import Session
+from ..config import ConfigError
+from ..presets import presets_help
+from ..replies import config_error_comment, prompt_too_long_comment, usage_comment
+from ..session import EXIT_FAILED, Session
 
 
 def run(session: Session) -> int:
@@ -33,6 +35,24 @@ def too_long(session: Session, problem: str) -> int:
     return session.skip(f"the prompt is too long: {problem}")
 
 
+def bad_config(session: Session, error: ConfigError) -> int:
+    """The repository's config file is invalid: one reply naming the line and the key, an ::error::,
+    no task; the step fails, so that the repository's maintainers see it."""
+    trigger = session.trigger
+    session.reply(
+        config_error_comment(
+            str(error),
+            asker=trigger.actor.login if trigger else "",
+            request_url=trigger.comment.url if trigger and trigger.comment else None,
+            request_key=trigger.request_key if trigger else None,
+        )
+    )
+    session.workflow_error(f"{error}. Fix the file on the default branch.")
+    session.outcome.headline = f"not started: {error.path} is invalid"
+    session.outcome.detail = str(error)
+    return EXIT_FAILED
+
+
 def _usage(session: Session, problem: str | None) -> str:
     trigger = session.trigger
     asker = trigger.actor.login if trigger else ""
@@ -43,4 +63,5 @@ def _usage(session: Session, problem: str | None) -> str:
         asker=asker,
         request_url=request_url,
         request_key=trigger.request_key if trigger else None,
+        presets=presets_help(session.config, session.settings.trigger_phrase),
     )
