@@ -74,6 +74,7 @@ class Action:
         self.github = github
         self.workdir = workdir
         self.api_url = github.url
+        self.server_url = "https://github.com"  # GITHUB_SERVER_URL; the fake's own URL serves attachments
         self.runs = 0
 
     def run(
@@ -99,7 +100,7 @@ class Action:
                 "GITHUB_EVENT_PATH": str(event_path),
                 "GITHUB_REPOSITORY": REPO,
                 "GITHUB_API_URL": self.api_url,
-                "GITHUB_SERVER_URL": "https://github.com",
+                "GITHUB_SERVER_URL": self.server_url,
                 "GITHUB_RUN_ID": "4242",
                 "GITHUB_SHA": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
                 "GITHUB_REF_NAME": "master",

@@ -72,6 +72,7 @@ def _one_of(value: str | None, allowed: tuple[str, ...]) -> str | None:
     return cleaned
 
 
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024  # 20 MB a file
 CommaList = Annotated[list[str], NoDecode]
 WAIT_CHOICES = ("auto", "true", "false")
 MODES = ("run", "reconcile")
@@ -103,10 +104,15 @@ class Settings(BaseSettings):
     mode: str = Field("run", validation_alias=_input("mode"))
     reconcile_max: int = Field(200, ge=1, validation_alias=_input("reconcile-max"))
     reconcile_days: float = Field(14.0, gt=0, validation_alias=_input("reconcile-days"))
+    attachments: bool = Field(True, validation_alias=_input("attachments"))
     # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
     # Not an input: how long a request waits for an earlier request's task in the same thread.
     race_seconds: float = Field(120.0, gt=0, validation_alias="REBYTE_ACTION_RACE_SECONDS")
+    # Not an input: the largest attachment a task gets, in bytes (tests set a small one).
+    attachment_max_bytes: int = Field(
+        ATTACHMENT_MAX_BYTES, gt=0, validation_alias="REBYTE_ACTION_ATTACHMENT_MAX_BYTES"
+    )
 
     # -- the runner's variables ------------------------------------------------------
     event_name: str = Field("", validation_alias="GITHUB_EVENT_NAME")
@@ -136,7 +142,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(ROLES)}")
         return cleaned
 
-    @field_validator("allow_forks", "check_run", mode="before")
+    @field_validator("allow_forks", "check_run", "attachments", mode="before")
     @classmethod
     def _boolean(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value

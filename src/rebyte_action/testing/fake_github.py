@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..loopback import BackgroundServer, QuietServer
+from .attachments import Attachments
 
 GHES_PREFIX = "/api/v3"
 LEGACY_PERMISSION = {
@@ -85,6 +86,7 @@ class FakeGitHub(BackgroundServer):
         server = self._server
         assert isinstance(server, _Server)
         server.fake = self
+        self.attachments = Attachments(self.url)  # files at its own host's attachment paths
 
     @property
     def ghes_url(self) -> str:
@@ -431,6 +433,10 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             authorization=self.headers.get("Authorization"),
         )
+        if self.server.fake.attachments.serve(self, split.path, request.authorization):
+            with self.server.fake.lock:
+                self.server.fake.state.requests.append(request)
+            return
         status, answer, headers = self.server.fake.handle(request, prefix)
         payload = b"" if status == 204 else json.dumps(answer).encode()
         self.send_response(status)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..decide import Plan, Target
 from ..rebyte import RebyteError
-from ..report import ThreadMarker
+from ..report import TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 from ..track import follow, open_check_run
 from .start import task_facts
@@ -19,12 +21,13 @@ def already_started(session: Session, found: ThreadMarker, plan: Plan, target: T
     session.answer.adopt(found.comment_id)
     session.outcome.headline = "already started by an earlier attempt of this run; nothing new started"
     settings = session.settings
+    earlier = TaskFacts.from_marker(marker)  # what only the first attempt knew: its attachments
     if not settings.following:  # nothing to learn that is worth a request: say what was last seen
         status = marker.status or "running"
         facts = task_facts(
             session, plan, marker.task_id, marker.url or "", marker.workspace_id or "", continued=False
         )
-        session.outcome.facts = facts
+        session.outcome.facts = facts = replace(facts, files=earlier.files, not_attached=earlier.not_attached)
         session.outcome.status = status
         session.outcome.detail = f"Status {status}, as last reported in the answer; not read again."
         session.workflow.log(f"Task {marker.task_id}: {status}, as last reported")
@@ -43,7 +46,7 @@ def already_started(session: Session, found: ThreadMarker, plan: Plan, target: T
             marker.workspace_id or "",
             continued=False,
         )
-        session.outcome.facts = facts
+        session.outcome.facts = facts = replace(facts, files=earlier.files, not_attached=earlier.not_attached)
         session.outcome.status = task.status.value if task else ""
         if task is None:
             return EXIT_OK

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from .. import attachments
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
 from ..rebyte import RebyteClient, RebyteError, TransportError
 from ..report import RUNNING, TaskFacts, ThreadMarker
@@ -138,16 +139,22 @@ def rebyte_failed(session: Session, error: RebyteError) -> int:
 
 
 def _create(session: Session, rebyte: RebyteClient, plan: Plan) -> TaskFacts:
-    """POST /v1/tasks, once: a create is never retried after it may have reached Rebyte."""
+    """POST /v1/tasks, once: a create is never retried after it may have reached Rebyte.
+
+    The request's attachments are fetched and uploaded first, here only: a task is being created.
+    """
+    gathered = attachments.gather(session, rebyte)
     created = rebyte.create_task(
-        plan.prompt,
+        gathered.prompt(session.trigger, plan),
         executor=plan.executor,
         model=plan.model,
         skills=list(plan.skills),
+        files=list(gathered.uploads),
         github_url=plan.github_url,
         branch_name=plan.branch,
     )
-    return task_facts(session, plan, created.id, created.url, created.workspace_id, continued=False)
+    facts = task_facts(session, plan, created.id, created.url, created.workspace_id, continued=False)
+    return gathered.named(facts)
 
 
 def _set_visibility(session: Session, rebyte: RebyteClient, facts: TaskFacts, visibility: str) -> TaskFacts:
