@@ -220,11 +220,13 @@ def filename_from_disposition(header: str | None) -> str | None:
     if not header:
         return None
     from email.message import Message
+    from email.utils import collapse_rfc2231_value
 
     message = Message()
     message["Content-Disposition"] = header
-    name = message.get_filename()
-    return name or None
+    found = [value for name, value in message.get_params([], header="content-disposition") if name == "filename"]
+    found.sort(key=lambda value: not isinstance(value, tuple))  # filename*= (decoded to a tuple) first
+    return collapse_rfc2231_value(found[0]).strip() or None if found else None
 
 
 def safe_filename(name: str, *, fallback: str = "attachment", extension: str = "") -> str:
