@@ -273,7 +273,10 @@ def test_each_kind_of_attachment_reaches_the_task_with_its_path_in_the_prompt(
     image = hosted.asset(PNG, content_type="image/png")
     report = hosted.file("report.pdf", b"%PDF-1.7 report", content_type="application/pdf")
     older = hosted.repository_asset("octo-org/hello.world", b"GIF89a", content_type="image/gif")
-    body = f'/rebyte why does it crash?\n\n<img alt="shot" src="{image}" />\n\n[report.pdf]({report}) ![old]({older})'
+    body = (
+        f'/rebyte why does it crash?\n\n<img alt="shot" src="{image}" />\n\n'
+        f"[report.pdf]({report}) ![old]({older})"
+    )
     result = served.run("issue_comment", comment_event(body))
     assert result.returncode == 0, result.log
 
@@ -375,7 +378,9 @@ def test_the_real_limit_is_20_mb(served: Action, emulator: Emulator, github: Fak
     assert emulator.requests("POST", "/v1/files") == []
 
 
-def test_a_link_on_another_host_is_never_fetched(served: Action, emulator: Emulator, github: FakeGitHub) -> None:
+def test_a_link_on_another_host_is_never_fetched(
+    served: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
     with FakeGitHub() as elsewhere:  # would serve it, if it were asked
         foreign = elsewhere.attachments.asset(PNG)
         result = served.run("issue_comment", comment_event(f"/rebyte see ![x]({foreign})"))
@@ -389,14 +394,16 @@ def test_a_link_on_another_host_is_never_fetched(served: Action, emulator: Emula
 def test_more_than_ten_attach_the_first_ten_and_name_the_rest(
     served: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
-    links = [github.attachments.file(f"part{i}.txt", f"part {i}".encode()) for i in range(12)]
+    links = [github.attachments.file(f"part{i}.txt", f"part {i}".encode()) for i in range(22)]
     body = "/rebyte merge these\n\n" + "\n".join(f"- [part {i}]({link})" for i, link in enumerate(links))
     result = served.run("issue_comment", comment_event(body))
     assert result.returncode == 0, result.log
     assert sorted(uploaded(emulator).values()) == sorted(f"part {i}".encode() for i in range(10))
     assert len(downloads(github)) == 10
-    for link in links[10:]:
+    for link in links[10:20]:  # named, ten at most, and the rest counted
         assert f"<{link}>: only the first 10 files of a request are attached" in answer(github)
+    assert "(and 2 more attachment links, not named)" in answer(github)
+    assert links[21] not in answer(github)
 
 
 def test_a_label_reads_the_issue_body(served: Action, emulator: Emulator, github: FakeGitHub) -> None:

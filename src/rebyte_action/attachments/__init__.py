@@ -151,11 +151,20 @@ def gather(session: Session, rebyte: RebyteClient) -> Gathered:
             uploads.append(upload)
             attached.append((f"/code/{upload.filename}", attachment.url))
             session.workflow.log(f"Attached {attachment.url} as /code/{upload.filename}")
-    over = f"only the first {MAX_FILES} files of a request are attached"
-    missing += [NotAttached(a.url, over) for a in attachments[MAX_FILES:]]
+    missing += _named(attachments[MAX_FILES:], f"only the first {MAX_FILES} files of a request are attached")
     return Gathered(tuple(uploads), tuple(attached), tuple(missing))
 
 
 def left_out(session: Session) -> tuple[NotAttached, ...]:
     """A follow-up's attachments, each named as not carried; nothing is fetched."""
-    return tuple(NotAttached(a.url, FOLLOW_UP) for a in found(session))
+    return tuple(_named(found(session), FOLLOW_UP))
+
+
+def _named(attachments: list[Attachment], reason: str) -> list[NotAttached]:
+    """At most :data:`MAX_FILES` of ``attachments`` named with ``reason``; the last one says how
+    many more there are, so that a request with hundreds of links keeps its answer short."""
+    named = [NotAttached(a.url, reason) for a in attachments[:MAX_FILES]]
+    if len(attachments) > MAX_FILES:
+        more = len(attachments) - MAX_FILES
+        named[-1] = NotAttached(named[-1].link, f"{reason} (and {more} more attachment links, not named)")
+    return named

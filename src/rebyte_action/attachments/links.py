@@ -224,9 +224,10 @@ def filename_from_disposition(header: str | None) -> str | None:
 
     message = Message()
     message["Content-Disposition"] = header
-    found = [value for name, value in message.get_params([], header="content-disposition") if name == "filename"]
+    params = message.get_params([], header="content-disposition")
+    found = [value for name, value in params if name == "filename"]
     found.sort(key=lambda value: not isinstance(value, tuple))  # filename*= (decoded to a tuple) first
-    return collapse_rfc2231_value(found[0]).strip() or None if found else None
+    return (collapse_rfc2231_value(found[0]).strip() or None) if found else None
 
 
 def safe_filename(name: str, *, fallback: str = "attachment", extension: str = "") -> str:

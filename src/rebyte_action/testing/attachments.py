@@ -58,7 +58,8 @@ class Attachments:
         self, name: str, body: bytes | int, *, content_type: str = "application/octet-stream", **options: Any
     ) -> str:
         """Host a file as ``/user-attachments/files/<number>/<name>`` (``name`` as it goes in a URL)."""
-        return self._host(f"/user-attachments/files/{next(self._numbers)}/{name}", body, content_type, options)
+        path = f"/user-attachments/files/{next(self._numbers)}/{name}"
+        return self._host(path, body, content_type, options)
 
     def repository_asset(
         self, repository: str, body: bytes | int, *, content_type: str = "image/png", **options: Any
