@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from rebyte_action.attachments.download import carries_token, may_fetch
 from rebyte_action.attachments.links import (
     classify,
     filename_from_disposition,
@@ -123,6 +124,34 @@ def test_an_enterprise_server_has_its_own_host_and_github_com_is_foreign_there()
     assert classify("http://127.0.0.1:8123/user-attachments/assets/abc", local) is not None
     assert classify("http://127.0.0.1:8124/user-attachments/assets/abc", local) is None
     assert classify("http://localhost:8123/user-attachments/assets/abc", local) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "fetch", "token"),
+    [
+        (ASSET, True, True),
+        ("https://github.com:443/x", True, True),
+        ("https://objects.githubusercontent.com/x?X-Amz-Signature=s", True, False),  # signed storage
+        ("https://private-user-images.githubusercontent.com/x.png?jwt=j", True, False),
+        ("http://objects.githubusercontent.com/x", False, False),  # a downgrade from https
+        ("http://github.com/x", False, False),
+        ("https://github.com:8443/x", True, False),
+        ("https://api.github.com/x", True, False),
+        ("https://github.com.evil.example/x", True, False),
+        ("https://token@github.com/x", False, False),
+        ("ftp://github.com/x", False, False),
+        ("/relative", False, False),
+    ],
+)
+def test_where_a_download_may_go_and_where_the_token_may_go(url: str, fetch: bool, token: bool) -> None:
+    assert may_fetch(SERVER, url) is fetch
+    assert carries_token(SERVER, url) is token
+
+
+def test_an_http_server_may_redirect_to_http_or_https_storage() -> None:
+    assert may_fetch("http://ghe.local", "http://storage.local/x")
+    assert may_fetch("http://ghe.local", "https://storage.local/x")
+    assert not carries_token("http://ghe.local", "https://ghe.local/x")  # another scheme, another origin
 
 
 # -- which links a reader sees --------------------------------------------------------------

@@ -55,17 +55,15 @@ def download(
     redirect, a body over ``max_bytes`` (told by ``Content-Length`` before reading, or while
     streaming), a transport error, or a download that outlasts ``deadline_seconds``.
     """
-    server = Origin.of(server_url)
-    if server is None:
+    if Origin.of(server_url) is None:
         raise DownloadFailed("GITHUB_SERVER_URL is not an http(s) URL")
     deadline = time.monotonic() + deadline_seconds
     url = attachment.url
     for _ in range(MAX_REDIRECTS + 1):
-        here = Origin.of(url)
-        if here is None or (server.scheme == "https" and here.scheme != "https"):
+        if not may_fetch(server_url, url):
             raise DownloadFailed("GitHub sent it to an address it may not be fetched from (not https)")
         headers = {"User-Agent": f"rebyte-action/{__version__}", "Accept": "*/*"}
-        if here.same_site(server) and token:
+        if token and carries_token(server_url, url):
             headers["Authorization"] = f"Bearer {token}"
         try:
             with client.stream("GET", url, headers=headers) as response:
@@ -75,9 +73,23 @@ def download(
                 if response.status_code != 200:
                     raise DownloadFailed(f"GitHub answered HTTP {response.status_code}{_hint(response)}")
                 return _read(response, attachment, max_bytes, deadline)
-        except httpx.HTTPError as error:  # the request's URL may hold a signature: name the kind only
+        except (httpx.HTTPError, httpx.InvalidURL) as error:  # its URL may hold a signature: name the kind
             raise DownloadFailed(f"it could not be fetched ({type(error).__name__})") from None
     raise DownloadFailed(f"GitHub redirected it more than {MAX_REDIRECTS} times")
+
+
+def may_fetch(server_url: str, url: str) -> bool:
+    """Whether ``url`` (an attachment, or where GitHub redirected it) may be fetched: an absolute
+    ``http(s)`` URL without user info, and ``https`` whenever the server is."""
+    server, here = Origin.of(server_url), Origin.of(url)
+    return server is not None and here is not None and (server.scheme != "https" or here.scheme == "https")
+
+
+def carries_token(server_url: str, url: str) -> bool:
+    """Whether a request to ``url`` may carry the GitHub token: only on the server's own scheme,
+    host and port."""
+    server, here = Origin.of(server_url), Origin.of(url)
+    return server is not None and here is not None and here.same_site(server)
 
 
 def _read(response: httpx.Response, attachment: Attachment, max_bytes: int, deadline: float) -> Downloaded:
