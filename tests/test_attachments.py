@@ -21,7 +21,8 @@ from rebyte_action.attachments.links import (
     link_targets,
     safe_filename,
 )
-from rebyte_action.prompt import files_note
+from rebyte_action.events import Trigger, parse_event
+from rebyte_action.prompt import build_prompt, files_note
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.report import Marker, TaskFacts, find_markers, started_comment
 from rebyte_action.testing import FakeGitHub, FakeStorage
@@ -253,6 +254,22 @@ def test_the_prompt_names_each_file_by_its_path_in_the_vm() -> None:
     assert files_note([], []) == ""
 
 
+def test_the_files_come_right_after_the_request_and_a_long_context_is_cut_not_the_request() -> None:
+    payload = comment_event("/rebyte fix")
+    payload["issue"]["body"] = "word " * 30_000
+    trigger = parse_event(
+        "issue_comment", payload, trigger_phrase="/rebyte", label="rebyte", direct_prompt="", run_id="1"
+    )
+    assert isinstance(trigger, Trigger)
+    request = "fix it " * 9_000
+    files = [(f"/code/part{i}-1a2b3c4d.txt", f"{FILE[:-10]}part{i}.txt") for i in range(10)]
+    prompt = build_prompt(trigger, request, branch="main", limit=100_000, files=files)
+    assert len(prompt) <= 100_000
+    assert prompt.startswith(request.strip() + "\n\nFiles attached to the request")
+    assert prompt.index("/code/part9-1a2b3c4d.txt") < prompt.index("Context from GitHub")
+    assert "cut here" in prompt
+
+
 def test_the_answer_keeps_the_files_in_its_marker_so_later_edits_show_them() -> None:
     facts = TaskFacts(
         "t1", "https://app.rebyte.ai/run/t1", "w1", "main", "o/r", None, None, (), "octo", None, None,
@@ -320,8 +337,9 @@ def test_each_kind_of_attachment_reaches_the_task_with_its_path_in_the_prompt(
     for name in files:
         assert f"`/code/{name}`" in prompt
         assert f"`/code/{name}`" in answer(github)
-    # Three downloads, each with the token: GitHub's own host.
+    # Three downloads, each with the token: GitHub's own host; 6 + 3 GitHub requests in all.
     assert len(downloads(github)) == 3
+    assert len(github.calls()) == 9
     assert {r.authorization for r in github.requests() if "assets" in r.path or "files" in r.path} == {
         f"Bearer {GITHUB_TOKEN}"
     }
