@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from rebyte_action.attachments.download import carries_token, may_fetch
+from rebyte_action.attachments.download import DownloadFailed, carries_token, download, may_fetch
 from rebyte_action.attachments.links import (
     classify,
     filename_from_disposition,
@@ -378,6 +379,19 @@ def test_a_private_attachment_is_read_with_the_token(
     result = served.run("issue_comment", comment_event(f"/rebyte summarise {report}"))
     assert result.returncode == 0, result.log
     assert list(uploaded(emulator).values()) == [b"secret notes"]
+
+
+def test_a_redirect_back_to_github_but_not_to_a_file_is_not_followed(github: FakeGitHub) -> None:
+    login = classify(github.attachments.asset(PNG, location="/login?return_to=%2Fx"), github.url)
+    elsewhere_on_github = github.attachments.file("a.png", PNG)
+    moved = classify(github.attachments.asset(PNG, location=elsewhere_on_github), github.url)
+    assert login is not None and moved is not None
+    options = {"server_url": github.url, "token": "t", "max_bytes": 10**6}
+    with httpx.Client() as client:
+        assert download(client, moved, **options).data == PNG  # GitHub to GitHub, at a file: fine
+        with pytest.raises(DownloadFailed, match="GitHub did not serve it"):
+            download(client, login, **options)
+    assert not any(call.startswith("GET /login") for call in github.calls())
 
 
 def test_one_that_404s_is_named_in_the_answer_and_the_task_still_starts(

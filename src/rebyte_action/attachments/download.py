@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import httpx
 
 from .. import __version__
-from .links import Attachment, Origin, filename_from_disposition, safe_filename
+from .links import Attachment, Origin, classify, filename_from_disposition, safe_filename
 
 MAX_REDIRECTS = 5
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -69,6 +69,9 @@ def download(
             with client.stream("GET", url, headers=headers) as response:
                 if response.is_redirect and response.headers.get("Location"):
                     url = urljoin(url, response.headers["Location"])
+                    if carries_token(server_url, url) and classify(url, server_url) is None:
+                        # back on GitHub but not at a file: a sign-in page or the like, not the file
+                        raise DownloadFailed("GitHub did not serve it (the token may not read it)")
                     continue
                 if response.status_code != 200:
                     raise DownloadFailed(f"GitHub answered HTTP {response.status_code}{_hint(response)}")

@@ -38,6 +38,7 @@ class Hosted:
     private: bool = False
     declare_length: bool = True  # False: sent chunked, with no Content-Length to refuse it early
     storage: FakeStorage | None = None
+    location: str | None = None  # a 302 to this (e.g. "/login?return_to=..."), as for a private file
     sent: int = 0  # bytes written to clients so far
 
 
@@ -82,10 +83,9 @@ class Attachments:
             return False
         if hosted.private and not authorization:
             _send(handler, 404, b'{"message":"Not Found"}', "application/json")
-        elif hosted.storage is not None:
-            signed = hosted.storage.sign(hosted)
+        elif location := hosted.location or (hosted.storage.sign(hosted) if hosted.storage else None):
             handler.send_response(302)
-            handler.send_header("Location", signed)
+            handler.send_header("Location", location)
             handler.send_header("Content-Length", "0")
             handler.end_headers()
         else:
