@@ -409,6 +409,20 @@ def test_one_that_404s_is_named_in_the_answer_and_the_task_still_starts(
     assert f"- {gone}: GitHub answered HTTP 404" in task.prompts[0].text
 
 
+def test_when_rebyte_refuses_an_upload_the_rest_are_not_tried_and_the_task_still_starts(
+    served: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    emulator.add_fault(kind="status", status=400, match="POST /v1/files", times=-1)
+    first, second = (github.attachments.file(f"{n}.txt", b"data") for n in ("one", "two"))
+    result = served.run("issue_comment", comment_event(f"/rebyte read {first} and {second}"))
+    assert result.returncode == 0, result.log
+    assert len(emulator.requests("POST", "/v1/files")) == 1
+    assert len(downloads(github)) == 1  # nothing fetched that could not be uploaded
+    assert uploaded(emulator) == {}
+    for link in (first, second):
+        assert f"<{link}>: Rebyte refused the upload" in answer(github)
+
+
 def test_an_oversized_one_is_refused_by_its_length_or_cut_off_while_streaming(
     served: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
