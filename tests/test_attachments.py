@@ -505,6 +505,21 @@ def test_a_direct_prompt_reads_the_prompt(served: Action, emulator: Emulator, gi
     assert f"`/code/{name}`" in result.summary
 
 
+def test_a_fan_out_fetches_and_uploads_once_for_all_its_tasks(
+    served: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    image = github.attachments.asset(PNG)
+    result = served.run("issue_comment", comment_event(f"/rebyte --executor claude,codex fix ![x]({image})"))
+    assert result.returncode == 0, result.log
+    assert len(downloads(github)) == 1
+    assert len(emulator.requests("POST", "/v1/files")) == 1
+    tasks = list(emulator.state.tasks.values())
+    assert sorted(t.executor for t in tasks) == ["claude", "codex"]
+    (name,) = {f["filename"] for t in tasks for f in t.files}
+    assert all(f"`/code/{name}`" in t.prompts[0].text for t in tasks)
+    assert f"| Files | `/code/{name}` |" in answer(github)
+
+
 def test_a_follow_up_carries_no_files_and_fetches_nothing(
     served: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:

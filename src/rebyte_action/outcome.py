@@ -6,9 +6,10 @@ before anything heavy is imported.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from .report import TaskFacts, summary
+from .report import Marker, TaskFacts, summary
 from .workflow import Workflow
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -25,10 +26,22 @@ class Outcome:
     headline: str = ""
     detail: str = ""
     failed: bool = False
+    group: Marker | None = None  # a fan-out's tasks (``group.py``); ``facts`` is then its first task's
 
     def outputs(self) -> dict[str, str]:
-        """The action's outputs by name (action.yml's ``outputs``); empty strings for what is unknown."""
+        """The action's outputs by name (action.yml's ``outputs``); empty strings for what is unknown.
+
+        A fan-out adds ``task-ids`` and ``task-urls``: JSON lists of its started tasks, in the
+        order of ``--executor``.
+        """
         facts = self.facts
+        group: dict[str, str] = {}
+        if self.group is not None:
+            tasks = [m for m in self.group.members if m.kind in ("task", "member") and m.task_id]
+            group = {
+                "task-ids": json.dumps([m.task_id for m in tasks]),
+                "task-urls": json.dumps([m.url or "" for m in tasks]),
+            }
         return {
             "task-id": facts.task_id if facts else "",
             "task-url": facts.url if facts else "",
@@ -36,6 +49,7 @@ class Outcome:
             "status": self.status,
             "comment-id": self.comment_id,
             "skipped": self.skipped,
+            **group,
         }
 
     def skip(self, workflow: Workflow, reason: str) -> int:
@@ -52,6 +66,15 @@ class Outcome:
         if facts is not None and self.failed:
             # Nothing is lost: the URL reaches the log even when GitHub could not take it.
             workflow.log(f"Rebyte task {facts.task_id}: {facts.url}")
+            for member in self.group.members if self.group else ():
+                if member.task_id and member.task_id != facts.task_id:
+                    workflow.log(f"Rebyte task {member.task_id}: {member.url}")
         workflow.set_outputs(self.outputs())
         headline = self.headline or ("failed" if self.failed else "done")
-        workflow.summary(summary(facts, headline=headline, detail=self.detail))
+        detail = self.detail
+        if self.group is not None:
+            from .group_report import group_summary  # only a fan-out needs it
+
+            detail = "\n\n".join(part for part in (group_summary(self.group), detail) if part)
+            facts = None  # the table names every task
+        workflow.summary(summary(facts, headline=headline, detail=detail))

@@ -79,6 +79,9 @@ class Marker:
     detail: str | None = None
     started: str | None = None  # ISO 8601, as the state's started_at
     ended: str | None = None
+    # A "group" marker (one request fanned out to several executors): a marker per task,
+    # "task" for one that started, "failed" or "unknown" for one that did not (``group.py``).
+    members: tuple[Marker, ...] = ()
 
     @property
     def state(self) -> TaskState | None:
@@ -92,7 +95,8 @@ class Marker:
         """Whether the comment already shows the task's end (nothing left to learn)."""
         return self.status in FINAL_STATUSES
 
-    def render(self) -> str:
+    def data(self) -> dict[str, Any]:
+        """The marker's JSON object (short keys, no empties); a group's members under ``tasks``."""
         data = {
             "task": self.task_id,
             "workspace": self.workspace_id,
@@ -104,8 +108,12 @@ class Marker:
             "started": self.started,
             "ended": self.ended,
             "facts": self.facts,
+            "tasks": [{"kind": m.kind, **m.data()} for m in self.members] or None,
         }
-        compact = json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
+        return {k: v for k, v in data.items() if v is not None}
+
+    def render(self) -> str:
+        compact = json.dumps(self.data(), separators=(",", ":"))
         # A "-->" in a value would end the HTML comment: JSON may spell < and > as escapes.
         compact = compact.replace("<", "\\u003c").replace(">", "\\u003e")
         return f"{MARKER_PREFIX}{self.kind} {compact} -->"
@@ -136,24 +144,28 @@ def find_markers(body: str) -> list[Marker]:
             continue
         if not isinstance(data, dict):
             continue
-        check = data.get("check")
-        facts = data.get("facts")
-        found.append(
-            Marker(
-                kind=kind,
-                task_id=_text(data.get("task")),
-                workspace_id=_text(data.get("workspace")),
-                request=_text(data.get("request")),
-                url=_text(data.get("url")),
-                status=_text(data.get("status")),
-                check_run=check if isinstance(check, int) and not isinstance(check, bool) else None,
-                facts=facts if isinstance(facts, dict) else None,
-                detail=_text(data.get("detail")),
-                started=_text(data.get("started")),
-                ended=_text(data.get("ended")),
-            )
-        )
+        found.append(_marker(kind, data))
     return found
+
+
+def _marker(kind: str, data: dict[str, Any]) -> Marker:
+    check, facts, members = data.get("check"), data.get("facts"), data.get("tasks")
+    return Marker(
+        kind=kind,
+        task_id=_text(data.get("task")),
+        workspace_id=_text(data.get("workspace")),
+        request=_text(data.get("request")),
+        url=_text(data.get("url")),
+        status=_text(data.get("status")),
+        check_run=check if isinstance(check, int) and not isinstance(check, bool) else None,
+        facts=facts if isinstance(facts, dict) else None,
+        detail=_text(data.get("detail")),
+        started=_text(data.get("started")),
+        ended=_text(data.get("ended")),
+        members=tuple(_marker(_text(m.get("kind")) or "task", m) for m in members if isinstance(m, dict))
+        if isinstance(members, list)
+        else (),
+    )
 
 
 def _text(value: object) -> str | None:
@@ -294,6 +306,16 @@ def duration(seconds: float) -> str:
     return f"{secs} s"
 
 
+def attachment_rows(facts: TaskFacts) -> list[tuple[str, str]]:
+    """The answer's rows for the request's attachments: the files the task got, those it did not."""
+    rows = []
+    if facts.files:
+        rows.append(("Files", ", ".join(f"`{path}`" for path in facts.files)))
+    if facts.not_attached:
+        rows.append(("Not attached", "<br>".join(facts.not_attached)))
+    return rows
+
+
 def _facts_table(facts: TaskFacts, state: TaskState | None = None) -> str:
     agent = facts.executor or "opencode (service default)"
     model = facts.model or "service default"
@@ -308,10 +330,7 @@ def _facts_table(facts: TaskFacts, state: TaskState | None = None) -> str:
             else "this workflow",
         ),
     ]
-    if facts.files:
-        rows.append(("Files", ", ".join(f"`{path}`" for path in facts.files)))
-    if facts.not_attached:
-        rows.append(("Not attached", "<br>".join(facts.not_attached)))
+    rows += attachment_rows(facts)
     if state is not None:
         if state.ended_at is not None:
             took = (
