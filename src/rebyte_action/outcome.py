@@ -1,23 +1,26 @@
 """What a run has done, written out once at its end: the outputs and the step summary.
 
-Light on purpose (no PyGithub, httpx or pydantic): a skipped event is reported from here
-before anything heavy is imported.
+Light on purpose (no PyGithub, httpx or pydantic, not even ``dataclasses`` or ``typing``): a
+skipped event is reported from here before anything heavy is imported.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
-from .report import Marker, TaskFacts, summary
 from .workflow import Workflow
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from .report import Marker, TaskFacts
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-@dataclass
 class Outcome:
-    """What a run has done so far; written out once, at the end, whatever happened."""
+    """What a run has done so far; written out once, at the end, whatever happened.
+
+    ``Outcome()`` knows nothing yet; a run sets the attributes as it learns (every default
+    below is immutable, so the class's own serve until then).
+    """
 
     skipped: str = ""
     facts: TaskFacts | None = None
@@ -37,6 +40,8 @@ class Outcome:
         facts = self.facts
         group: dict[str, str] = {}
         if self.group is not None:
+            import json  # only a fan-out needs it
+
             tasks = [m for m in self.group.members if m.kind in ("task", "member") and m.task_id]
             group = {
                 "task-ids": json.dumps([m.task_id for m in tasks]),
@@ -78,3 +83,16 @@ class Outcome:
             detail = "\n\n".join(part for part in (group_summary(self.group), detail) if part)
             facts = None  # the table names every task
         workflow.summary(summary(facts, headline=headline, detail=detail))
+
+
+def summary(facts: TaskFacts | None, *, headline: str, detail: str = "") -> str:
+    """The step summary (Markdown): a heading, the task's live URL and facts when there is a
+    task, then ``detail``."""
+    parts = [f"### Rebyte: {headline}"]
+    if facts is not None:
+        from .report import _facts_table  # only a run with a task pays for report's classes
+
+        parts.append(f"Live URL: {facts.url}\n\n{_facts_table(facts)}")
+    if detail:
+        parts.append(detail)
+    return "\n\n".join(parts) + "\n"

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .gate import MARKER_PREFIX as MARKER_PREFIX  # kept where the gate reads it without this module
+from .outcome import summary as summary  # there, a skip writes it without this module
+
 if TYPE_CHECKING:
     from .rebyte.models import Task
 
 
-MARKER_PREFIX = "<!-- rebyte-action:"
 MARKER = re.compile(r"<!-- rebyte-action:(\w+) (\{.*?\}) -->")
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
@@ -420,15 +422,6 @@ def failure_comment(
     if run_url:
         lines += ["", f"Details are in the [workflow run]({run_url})."]
     return "\n".join(lines) + "\n\n" + Marker(kind, request=request_key).render()
-
-
-def summary(facts: TaskFacts | None, *, headline: str, detail: str = "") -> str:
-    parts = [f"### Rebyte: {headline}"]
-    if facts is not None:
-        parts.append(f"Live URL: {facts.url}\n\n{_facts_table(facts)}")
-    if detail:
-        parts.append(detail)
-    return "\n\n".join(parts) + "\n"
 
 
 def state_of(task: Task, *, continued: bool = False) -> TaskState:
