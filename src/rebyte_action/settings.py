@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(
         ATTACHMENT_MAX_BYTES, gt=0, validation_alias="REBYTE_ACTION_ATTACHMENT_MAX_BYTES"
     )
+    # Not an input: how long an answer from Rebyte may take (None: the client's defaults).
+    rebyte_timeout: float | None = Field(None, gt=0, validation_alias="REBYTE_ACTION_TIMEOUT_SECONDS")
 
     # -- the runner's variables ------------------------------------------------------
     event_name: str = Field("", validation_alias="GITHUB_EVENT_NAME")
