@@ -36,8 +36,9 @@ COPY --from=build /opt/venv /opt/venv
 # Bytecode, compiled at build time, for the modules the action imports, its dependencies' and
 # the standard library's where the base has none (python:3.12-slim ships without; Debian's
 # python3 compiles its own): what importing it compiles, including optional imports that fail,
-# the HTTP transport httpx imports on first use, the Markdown parser loaded on first use and
-# PyYAML, loaded when a run reads the repository's .github/rebyte.yml.
+# the HTTP transport httpx imports on first use, the Markdown parser loaded on first use,
+# PyYAML, loaded when a run reads the repository's .github/rebyte.yml, and what fetching a
+# request's attachments loads (the HTML parser, Content-Disposition, types).
 # Compiling all of the venv instead would add 10 MB for modules it never imports. Hash-based and never checked against the source,
 # so the timestamps COPY gives the files cannot make Python recompile them at each start
 # (nor could it write the result: PYTHONDONTWRITEBYTECODE). Without the column ranges that
@@ -47,10 +48,13 @@ RUN ["/opt/venv/bin/python", "-X", "no_debug_ranges", "-c", "\
 import compileall, importlib.util, os, sys; \
 compiled = set(); \
 sys.addaudithook(lambda event, args: compiled.add(args[1]) if event == 'compile' else None); \
-import runpy, httpx, rebyte_action.run, rebyte_action.markdown as md; \
+import runpy, httpx, rebyte_action.run, rebyte_action.markdown as md, rebyte_action.attachments.download as dl; \
+from rebyte_action.attachments.links import link_targets; \
 httpx.Client().close(); \
 md.command_after('/rebyte x', '/rebyte'); md.strip_hidden('<b title=t>[a](b (c)) ![d](e)</b> <!-- f -->'); \
 import rebyte_action.config as config; config.parse_config('labels: {bug: {skills: [a]}}'); \
+link_targets('<img src=https://x/y> https://x/z'); dl.filename_from_disposition('inline; filename=a'); \
+dl.mimetypes.guess_extension('image/png'); \
 loaded = {getattr(module, '__file__', None) for module in list(sys.modules.values())}; \
 main = importlib.util.find_spec('rebyte_action.__main__').origin; \
 files = sorted(f for f in compiled | loaded | {main} if isinstance(f, str) and f.endswith('.py') \

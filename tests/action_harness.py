@@ -85,6 +85,7 @@ class Action:
         self.github = github
         self.workdir = workdir
         self.api_url = github.url
+        self.server_url = "https://github.com"  # GITHUB_SERVER_URL; the fake's own URL serves attachments
         self.runs = 0
 
     def run(
@@ -110,7 +111,7 @@ class Action:
                 "GITHUB_EVENT_PATH": str(event_path),
                 "GITHUB_REPOSITORY": REPO,
                 "GITHUB_API_URL": self.api_url,
-                "GITHUB_SERVER_URL": "https://github.com",
+                "GITHUB_SERVER_URL": self.server_url,
                 "GITHUB_RUN_ID": "4242",
                 "GITHUB_SHA": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
                 "GITHUB_REF_NAME": "master",
@@ -124,6 +125,9 @@ class Action:
                 "INPUT_LABEL": "rebyte",
                 "INPUT_PERMISSION": "write",
                 "INPUT_ALLOW-FORKS": "false",
+                # Off unless a test turns it on (test_config.py): the calls other tests count
+                # stay those of a repository without the file.
+                "INPUT_CONFIG-FILE": "",
             }
         )
         for name, value in inputs.items():

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from .gate import DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE, LABEL_EVENTS, plain_skip
+from .gate import DEFAULT_CONFIG_FILE, DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE, LABEL_EVENTS, plain_skip
 from .outcome import Outcome
 from .workflow import Workflow, read_input
 
@@ -37,7 +37,11 @@ def skip_early() -> int | None:
     if not isinstance(payload, dict):
         return None
     event_name, direct_prompt = os.environ.get("GITHUB_EVENT_NAME", ""), read_input("prompt")
-    config_file = read_input("config-file").strip()  # the repository's file may name another label
+    # the repository's file may name another label; unset means action.yml's default, empty is off
+    config_file = os.environ.get(
+        "INPUT_CONFIG-FILE", os.environ.get("INPUT_CONFIG_FILE", DEFAULT_CONFIG_FILE)
+    )
+    config_file = config_file.strip()
     reason = plain_skip(event_name, payload, trigger_phrase=phrase, label=label, direct_prompt=direct_prompt)
     if (
         reason is not None

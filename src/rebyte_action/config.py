@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .commands import BRANCH, MAX_FAN_OUT, SLUG, VERBS
+from .gate import DEFAULT_CONFIG_FILE
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
 from .settings import ROLES
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
     from .github import GitHub
 
-DEFAULT_CONFIG_FILE = ".github/rebyte.yml"  # action.yml's default for the config-file input
 MAX_CONFIG_BYTES = 256 * 1024  # far more than any preset list needs; a bigger file is refused
 COMMAND_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 PRESET_KEYS = ("prompt", "executor", "model", "skills", "branch", "permission")

@@ -48,6 +48,7 @@ class Plan:
     branch: str
     github_url: str
     visibility: str | None
+    request: str = ""  # the command's prompt, before the context: the prompt is built again with files
 
 
 def bot_allowed(login: str, allowed_bots: Iterable[str]) -> bool:
@@ -113,6 +114,7 @@ def make_plan(
         branch=branch,
         github_url=github_url,
         visibility="public" if command.public else visibility,
+        request=command.prompt,
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 DEFAULT_TRIGGER_PHRASE = "/rebyte"  # action.yml's defaults for trigger-phrase and label
 DEFAULT_LABEL = "rebyte"
+DEFAULT_CONFIG_FILE = ".github/rebyte.yml"  # action.yml\'s default for the config-file input
 COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
 LABEL_EVENTS = ("issues", "pull_request", "pull_request_target")
 MARKER_PREFIX = "<!-- rebyte-action:"  # how every marker begins (report.py writes them)

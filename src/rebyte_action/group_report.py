@@ -17,6 +17,7 @@ from .report import (
     STATUS_ICONS,
     Marker,
     TaskFacts,
+    attachment_rows,
     duration,
     status_text,
     when,
@@ -101,6 +102,7 @@ def _shared_facts(facts: TaskFacts) -> str:
             else "this workflow",
         ),
     ]
+    rows += attachment_rows(facts)  # the same files went to every task of the group
     if facts.run_url:
         rows.append(("Workflow run", f"[{facts.run_url.rsplit('/', 1)[-1]}]({facts.run_url})"))
     return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])

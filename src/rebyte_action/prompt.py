@@ -8,6 +8,7 @@ through :func:`~rebyte_action.markdown.strip_hidden` before it reaches the promp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from .rebyte.limits import MAX_PROMPT_CHARS
 if TYPE_CHECKING:
     from .events import Trigger
 
-__all__ = ["build_prompt", "strip_hidden"]
+__all__ = ["build_prompt", "files_note", "strip_hidden"]
 
 CUT_NOTE = "\n\n[… cut here: {dropped:,} more characters. Read the rest at {where}]"
 
@@ -38,15 +39,18 @@ def build_prompt(
     branch: str,
     limit: int = MAX_PROMPT_CHARS,
     preset: str | None = None,
+    files: Sequence[tuple[str, str]] = (),
+    not_attached: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The request, then the GitHub context, within ``limit`` characters.
+    """The request, the files attached to it, then the GitHub context, within ``limit`` characters.
 
-    The request itself is never cut (the caller refuses one that is too long); the
-    context is cut from its longest part down, and the prompt says where. ``preset`` names
-    the config file's preset that started the request, e.g. "the `review` command of
-    `.github/rebyte.yml`"; the context says so.
+    ``files`` are ``(path in the VM, link)`` pairs, ``not_attached`` ``(link, why)`` pairs: the
+    request's attachments, named right after it. The request itself is never cut (the caller
+    refuses one that is too long); the context is cut from its longest part down, and the
+    prompt says where. ``preset`` names the config file's preset that started the request,
+    e.g. "the `review` command of `.github/rebyte.yml`"; the context says so.
     """
-    request = strip_hidden(request).strip()
+    request = strip_hidden(request).strip() + files_note(files, not_attached)
     sections = _context(trigger, branch, preset)
     intro = "\n\n---\nContext from GitHub, for reference. The request above is what to do.\n"
     fixed = len(request) + len(intro) + sum(len(s.head) for s in sections)
@@ -59,6 +63,18 @@ def build_prompt(
     if len(text) > limit:  # only the fixed parts are left; keep the request whole
         text = (request + intro + context)[:limit]
     return text
+
+
+def files_note(files: Sequence[tuple[str, str]], not_attached: Sequence[tuple[str, str]] = ()) -> str:
+    """The paragraphs naming the request's attachments in the task's VM ("" without any)."""
+    parts = []
+    if files:
+        listed = "\n".join(f"- `{path}` (linked in the request as {link})" for path, link in files)
+        parts.append(f"Files attached to the request, copied into your VM before you started:\n{listed}")
+    if not_attached:
+        listed = "\n".join(f"- {link}: {why}" for link, why in not_attached)
+        parts.append(f"Linked in the request but not attached (not in your VM):\n{listed}")
+    return "".join(f"\n\n{part}" for part in parts)
 
 
 def _context(trigger: Trigger, branch: str, preset: str | None = None) -> list[Section]:

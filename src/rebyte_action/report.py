@@ -198,6 +198,8 @@ class TaskFacts:
     run_url: str | None
     share_url: str | None = None
     continued: bool = False
+    files: tuple[str, ...] = ()  # the request's attachments in the VM: /code/<name>
+    not_attached: tuple[str, ...] = ()  # "<link>: why" for each attachment the task did not get
 
     def to_marker(self) -> dict[str, Any]:
         """The facts a marker keeps besides the task, workspace and URL (short keys; no empties)."""
@@ -212,6 +214,8 @@ class TaskFacts:
             "run": self.run_url,
             "share": self.share_url,
             "continued": self.continued or None,
+            "files": list(self.files) or None,
+            "missing": list(self.not_attached) or None,
         }
         return {k: v for k, v in data.items() if v is not None}
 
@@ -223,6 +227,10 @@ class TaskFacts:
         def text(key: str) -> str | None:
             value = data.get(key)
             return value if isinstance(value, str) and value else None
+
+        def texts(key: str) -> tuple[str, ...]:
+            value = data.get(key)
+            return tuple(s for s in value if isinstance(s, str)) if isinstance(value, list) else ()
 
         skills = data.get("skills")
         return cls(
@@ -239,6 +247,8 @@ class TaskFacts:
             run_url=text("run"),
             share_url=text("share"),
             continued=data.get("continued") is True,
+            files=texts("files"),
+            not_attached=texts("missing"),
         )
 
 
@@ -298,6 +308,16 @@ def duration(seconds: float) -> str:
     return f"{secs} s"
 
 
+def attachment_rows(facts: TaskFacts) -> list[tuple[str, str]]:
+    """The answer's rows for the request's attachments: the files the task got, those it did not."""
+    rows = []
+    if facts.files:
+        rows.append(("Files", ", ".join(f"`{path}`" for path in facts.files)))
+    if facts.not_attached:
+        rows.append(("Not attached", "<br>".join(facts.not_attached)))
+    return rows
+
+
 def _facts_table(facts: TaskFacts, state: TaskState | None = None) -> str:
     agent = facts.executor or "opencode (service default)"
     model = facts.model or "service default"
@@ -312,6 +332,7 @@ def _facts_table(facts: TaskFacts, state: TaskState | None = None) -> str:
             else "this workflow",
         ),
     ]
+    rows += attachment_rows(facts)
     if state is not None:
         if state.ended_at is not None:
             took = (

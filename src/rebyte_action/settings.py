@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .commands import BRANCH, SLUG
 from .events import DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE
+from .gate import DEFAULT_CONFIG_FILE
 from .rebyte.client import DEFAULT_BASE_URL, check_base_url
 from .rebyte.models import KNOWN_EXECUTORS, KNOWN_VISIBILITIES
 
@@ -72,6 +73,7 @@ def _one_of(value: str | None, allowed: tuple[str, ...]) -> str | None:
     return cleaned
 
 
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024  # 20 MB a file
 CommaList = Annotated[list[str], NoDecode]
 WAIT_CHOICES = ("auto", "true", "false")
 MODES = ("run", "reconcile")
@@ -103,13 +105,18 @@ class Settings(BaseSettings):
     mode: str = Field("run", validation_alias=_input("mode"))
     reconcile_max: int = Field(200, ge=1, validation_alias=_input("reconcile-max"))
     reconcile_days: float = Field(14.0, gt=0, validation_alias=_input("reconcile-days"))
-    # The runner always passes action.yml's default (.github/rebyte.yml); empty turns the file
-    # off, and so does no variable at all (a run outside a runner, as in tests, reads no file).
-    config_file: str = Field("", validation_alias=_input("config-file"))
+    # action.yml's default, which the runner passes; no variable at all means the same, and an
+    # empty value (`config-file: ''`) turns the file off.
+    config_file: str = Field(DEFAULT_CONFIG_FILE, validation_alias=_input("config-file"))
+    attachments: bool = Field(True, validation_alias=_input("attachments"))
     # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
     # Not an input: how long a request waits for an earlier request's task in the same thread.
     race_seconds: float = Field(120.0, gt=0, validation_alias="REBYTE_ACTION_RACE_SECONDS")
+    # Not an input: the largest attachment a task gets, in bytes (tests set a small one).
+    attachment_max_bytes: int = Field(
+        ATTACHMENT_MAX_BYTES, gt=0, validation_alias="REBYTE_ACTION_ATTACHMENT_MAX_BYTES"
+    )
     # Not an input: how long an answer from Rebyte may take (None: the client's defaults).
     rebyte_timeout: float | None = Field(None, gt=0, validation_alias="REBYTE_ACTION_TIMEOUT_SECONDS")
 
@@ -141,7 +148,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(ROLES)}")
         return cleaned
 
-    @field_validator("allow_forks", "check_run", mode="before")
+    @field_validator("allow_forks", "check_run", "attachments", mode="before")
     @classmethod
     def _boolean(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value

@@ -23,6 +23,7 @@ class Scenario:
     inputs: dict[str, str]
     before: Callable[[Action], None] | None = None  # runs not counted (an earlier request)
     env: dict[str, str] | None = None
+    arrange: Callable[[Action], dict[str, Any]] | None = None  # readies the servers; gives the event
 
 
 def _labeled(name: str) -> Callable[[], dict[str, Any]]:
@@ -46,6 +47,21 @@ def _later(body: str) -> Callable[[], dict[str, Any]]:
         payload["comment"]["id"] = 492700999
         return payload
 
+    return event
+
+
+def _with_attachments(action: Action) -> dict[str, Any]:
+    """A comment with an image and a file that the fake GitHub hosts, GITHUB_SERVER_URL its host."""
+    action.server_url = action.github.url
+    image = action.github.attachments.asset(b"\x89PNG" + bytes(4096), content_type="image/png")
+    log = action.github.attachments.file("crash.log", b"Traceback ...\n" * 100, content_type="text/plain")
+    return comment_event(f"/rebyte why does it crash?\n\n![screenshot]({image})\n\n[crash.log]({log})")
+
+
+def _follow_up_with_attachment(action: Action) -> dict[str, Any]:
+    """A later comment in the thread, with an image: sent to the thread's task, nothing fetched."""
+    event = _with_attachments(action)
+    event["comment"]["id"] = 492700999
     return event
 
 
@@ -103,6 +119,14 @@ SCENARIOS = [
         (6, 1),
         {},
     ),
+    Scenario(
+        "/rebyte with two attachments",
+        "issue_comment",
+        dict,
+        (8, 5),
+        {},
+        arrange=_with_attachments,
+    ),
     Scenario("an issue labeled", "issues", _labeled("issues.labeled"), (6, 1), {}),
     Scenario("a pull request labeled", "pull_request", _labeled("pull_request.labeled"), (6, 1), {}),
     Scenario(
@@ -118,6 +142,15 @@ SCENARIOS = [
         (5, 1),
         {},
         _first_request,
+    ),
+    Scenario(
+        "a follow-up with attachments (carries none)",
+        "issue_comment",
+        dict,
+        (5, 1),
+        {},
+        _first_request,
+        arrange=_follow_up_with_attachment,
     ),
     Scenario("/rebyte status", "issue_comment", _later("/rebyte status"), (4, 1), {}, _first_request),
     Scenario("fan-out to 2 executors", "issue_comment", lambda: comment_event(FAN_OUT), (5, 2), {}),
@@ -208,8 +241,9 @@ def count(scenario: Scenario) -> tuple[int, int, list[str], list[str]]:
         action = Action(emulator, github, Path(workdir))
         if scenario.before is not None:
             scenario.before(action)
+        event = scenario.arrange(action) if scenario.arrange is not None else scenario.event()
         github_before, rebyte_before = len(github.calls()), len(emulator.requests())
-        result = action.run(scenario.event_name, scenario.event(), raw_env=scenario.env, **scenario.inputs)
+        result = action.run(scenario.event_name, event, raw_env=scenario.env, **scenario.inputs)
         if result.returncode != 0:
             raise RuntimeError(f"{scenario.name}: exit {result.returncode}\n{result.log}")
         github_calls = github.calls()[github_before:]

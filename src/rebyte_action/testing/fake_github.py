@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..loopback import BackgroundServer, QuietServer
+from .attachments import Attachments
 from .github_faults import Faults, GitHubFault
 from .github_rules import LEGACY_PERMISSION, REACTIONS, check_run_problem
 
@@ -76,6 +77,7 @@ class FakeGitHub(BackgroundServer):
         server = self._server
         assert isinstance(server, _Server)
         server.fake = self
+        self.attachments = Attachments(self.url)  # files at its own host's attachment paths
 
     @property
     def ghes_url(self) -> str:
@@ -415,6 +417,10 @@ class _Handler(BaseHTTPRequestHandler):
             authorization=self.headers.get("Authorization"),
             headers={k: v for k, v in self.headers.items() if k.lower() != "authorization"},
         )
+        if self.server.fake.attachments.serve(self, split.path, request.authorization):
+            with self.server.fake.lock:
+                self.server.fake.state.requests.append(request)
+            return
         result = self.server.fake.handle(request, prefix)
         if isinstance(result, GitHubFault):
             result.answer(self)

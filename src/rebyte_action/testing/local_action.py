@@ -67,6 +67,8 @@ def run_action(
     summary_path.write_text("")
     repository = github.repository
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "REBYTE_"))}
+    # Attachments live on github.com, which a local run does not reach unless asked to.
+    env["INPUT_ATTACHMENTS"] = "false"
     for name, value in (inputs or {}).items():
         env[f"INPUT_{name.upper()}"] = value  # the runner keeps the hyphens: INPUT_ALLOW-FORKS
     env.update(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .. import attachments
 from ..decide import Plan, Target
 from ..group import (
     as_single,
@@ -39,9 +40,10 @@ def start(session: Session, plan: Plan, target: Target, executors: Sequence[str]
     session.answer.pending(continuing=False)
     members: list[Marker | TaskFacts] = []
     with session.rebyte() as rebyte:
+        gathered = attachments.gather(session, rebyte)  # downloaded and uploaded once, for every task
         for executor in executors:
             try:
-                facts = _create(session, rebyte, replace(plan, executor=executor))
+                facts = _create(session, rebyte, replace(plan, executor=executor), gathered)
             except RebyteError as error:
                 members.append(_failed(session, executor, error, "start"))
                 continue

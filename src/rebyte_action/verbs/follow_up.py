@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .. import attachments
 from ..decide import Plan
 from ..rebyte import NotFoundError, RebyteClient
 from ..report import TaskFacts, ThreadMarker
@@ -38,4 +39,6 @@ def send(session: Session, rebyte: RebyteClient, plan: Plan, found: ThreadMarker
         model=earlier.model if earlier else None,
         repository=earlier.repository if earlier else facts.repository,
         branch=earlier.branch if earlier else facts.branch,
+        # Rebyte takes files only when a task starts: name the request's attachments, unfetched.
+        not_attached=tuple(item.line() for item in attachments.left_out(session)),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ..decide import Plan, Target, latest
@@ -22,12 +23,13 @@ def already_started(session: Session, found: ThreadMarker, plan: Plan, target: T
     session.answer.adopt(found.comment_id)
     session.outcome.headline = "already started by an earlier attempt of this run; nothing new started"
     settings = session.settings
+    earlier = TaskFacts.from_marker(marker)  # what only the first attempt knew: its attachments
     if not settings.following:  # nothing to learn that is worth a request: say what was last seen
         status = marker.status or "running"
         facts = _facts(
             session, plan, marker.task_id, marker.url or "", marker.workspace_id or "", continued=False
         )
-        session.outcome.facts = facts
+        session.outcome.facts = facts = replace(facts, files=earlier.files, not_attached=earlier.not_attached)
         session.outcome.status = status
         session.outcome.detail = f"Status {status}, as last reported in the answer; not read again."
         session.workflow.log(f"Task {marker.task_id}: {status}, as last reported")
@@ -46,7 +48,7 @@ def already_started(session: Session, found: ThreadMarker, plan: Plan, target: T
             marker.workspace_id or "",
             continued=False,
         )
-        session.outcome.facts = facts
+        session.outcome.facts = facts = replace(facts, files=earlier.files, not_attached=earlier.not_attached)
         session.outcome.status = task.status.value if task else ""
         if task is None:
             return EXIT_OK

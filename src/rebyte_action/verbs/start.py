@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from .. import attachments
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
 from ..group import is_group, latest_work
 from ..rebyte import RebyteClient, RebyteError, TransportError
@@ -157,17 +158,26 @@ def failure_words(error: RebyteError) -> tuple[str, str, str]:
     return what, describe_rebyte_error(error), "failed"
 
 
-def _create(session: Session, rebyte: RebyteClient, plan: Plan) -> TaskFacts:
-    """POST /v1/tasks, once: a create is never retried after it may have reached Rebyte."""
+def _create(
+    session: Session, rebyte: RebyteClient, plan: Plan, gathered: attachments.Gathered | None = None
+) -> TaskFacts:
+    """POST /v1/tasks, once: a create is never retried after it may have reached Rebyte.
+
+    The request's attachments are fetched and uploaded first (``gathered``, when a fan-out did it
+    once for all its tasks), here only: a task is being created.
+    """
+    gathered = gathered if gathered is not None else attachments.gather(session, rebyte)
     created = rebyte.create_task(
-        plan.prompt,
+        gathered.prompt(session.trigger, plan),
         executor=plan.executor,
         model=plan.model,
         skills=list(plan.skills),
+        files=list(gathered.uploads),
         github_url=plan.github_url,
         branch_name=plan.branch,
     )
-    return task_facts(session, plan, created.id, created.url, created.workspace_id, continued=False)
+    facts = task_facts(session, plan, created.id, created.url, created.workspace_id, continued=False)
+    return gathered.named(facts)
 
 
 def _set_visibility(session: Session, rebyte: RebyteClient, facts: TaskFacts, visibility: str) -> TaskFacts:
