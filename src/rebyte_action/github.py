@@ -198,6 +198,11 @@ class GitHub:
         with self._call("update the status comment"):
             self._repo.get_issue(issue).get_comment(comment_id).edit(body)
 
+    def delete_comment(self, comment_id: int) -> None:
+        """DELETE /repos/{repo}/issues/comments/{comment_id}."""
+        with self._call("delete a comment"):
+            self._gh.requester.requestJsonAndCheck("DELETE", f"{self._repo.url}/issues/comments/{comment_id}")
+
     def create_check_run(
         self, name: str, head_sha: str, *, details_url: str, external_id: str, title: str, summary: str
     ) -> int:

@@ -25,6 +25,7 @@ class Outcome:
     headline: str = ""
     detail: str = ""
     failed: bool = False
+    queue: str = ""  # the queue's line in the step summary, when the run read it
 
     def outputs(self) -> dict[str, str]:
         """The action's outputs by name (action.yml's ``outputs``); empty strings for what is unknown."""
@@ -54,4 +55,5 @@ class Outcome:
             workflow.log(f"Rebyte task {facts.task_id}: {facts.url}")
         workflow.set_outputs(self.outputs())
         headline = self.headline or ("failed" if self.failed else "done")
-        workflow.summary(summary(facts, headline=headline, detail=self.detail))
+        detail = "\n\n".join(part for part in (self.detail, self.queue) if part)
+        workflow.summary(summary(facts, headline=headline, detail=detail))

@@ -28,6 +28,7 @@ from .github import GitHub
 from .rebyte import NotFoundError, RebyteClient, RebyteError
 from .report import STATUS_ICONS, TaskFacts, TaskState, ThreadMarker, deleted_state, state_of
 from .session import EXIT_FAILED, EXIT_OK, Session
+from .verbs import queued
 
 PAGE = 100
 CLOCK_SLACK = timedelta(minutes=10)  # between GitHub's and Rebyte's clocks
@@ -79,6 +80,8 @@ def reconcile(session: Session) -> int:
                     row.now = row.was
                     continue
                 _settle(session, github, rebyte, row, now)
+    ended = {r.task_id for r in rows if r.now and r.now != r.was and not r.now.startswith("unknown")}
+    queue_lines = queued.reconcile_queue(session, github, markers, ended, counter)
     changed = [r for r in rows if r.wrote]
     session.outcome.headline = (
         f"reconciled: {len(changed)} of {len(rows)} open tasks ended since the last look"
@@ -93,6 +96,8 @@ def reconcile(session: Session) -> int:
         github_total=github.requests,
         rebyte_total=counter.sent,
     )
+    if queue_lines:
+        session.outcome.detail += "\n\n" + queue_lines
     session.workflow.log(session.outcome.headline)
     return EXIT_OK
 

@@ -369,7 +369,8 @@ def pending_comment(requested_by: str, request_key: str, *, continuing: bool) ->
     """The answer's first form, posted before the (slow) start, so a re-run can tell it began."""
     what = "Sending this to the thread's Rebyte task" if continuing else "Starting a Rebyte task"
     who = f" for @{requested_by}" if requested_by else ""
-    return f"⏳ **{what}**{who}…\n\n{Marker('pending', request=request_key).render()}"
+    marker = Marker("pending", request=request_key, facts={"by": requested_by} if requested_by else None)
+    return f"⏳ **{what}**{who}…\n\n{marker.render()}"
 
 
 def failure_comment(

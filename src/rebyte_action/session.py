@@ -15,6 +15,7 @@ from .answer import Answer
 from .events import Trigger
 from .github import GitHub, GitHubError
 from .outcome import EXIT_FAILED, EXIT_OK, Outcome
+from .queue import Limits, effective_limits
 from .rebyte import RebyteClient
 from .report import failure_comment
 from .settings import Settings
@@ -37,6 +38,11 @@ class Session:
 
     def __post_init__(self) -> None:
         self.answer = Answer(self)
+
+    @property
+    def limits(self) -> Limits:
+        """This run's limits and queue settings: the inputs (the config file's ``limits:`` wins, once read)."""
+        return effective_limits(self.settings, None)
 
     @property
     def repository(self) -> str:

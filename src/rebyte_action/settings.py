@@ -29,6 +29,9 @@ NUMBER_HINTS = {
     "timeout-minutes": "a number of minutes > 0",
     "reconcile-max": "a whole number of comments ≥ 1",
     "reconcile-days": "a number of days > 0",
+    "max-running": "a whole number of tasks ≥ 0 (0: no limit)",
+    "max-running-per-user": "a whole number of tasks ≥ 0 (0: no limit)",
+    "queue-hours": "a number of hours > 0",
 }
 
 
@@ -103,6 +106,10 @@ class Settings(BaseSettings):
     mode: str = Field("run", validation_alias=_input("mode"))
     reconcile_max: int = Field(200, ge=1, validation_alias=_input("reconcile-max"))
     reconcile_days: float = Field(14.0, gt=0, validation_alias=_input("reconcile-days"))
+    max_running: int = Field(0, ge=0, validation_alias=_input("max-running"))
+    max_running_per_user: int = Field(0, ge=0, validation_alias=_input("max-running-per-user"))
+    queue: bool = Field(True, validation_alias=_input("queue"))
+    queue_hours: float = Field(24.0, gt=0, validation_alias=_input("queue-hours"))
     # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
     # Not an input: how long a request waits for an earlier request's task in the same thread.
@@ -136,7 +143,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(ROLES)}")
         return cleaned
 
-    @field_validator("allow_forks", "check_run", mode="before")
+    @field_validator("allow_forks", "check_run", "queue", mode="before")
     @classmethod
     def _boolean(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value

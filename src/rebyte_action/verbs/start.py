@@ -10,11 +10,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
-from ..rebyte import RebyteClient, RebyteError, TransportError
+from ..rebyte import LimitExceededError, RebyteClient, RebyteError, TransportError
 from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 from ..track import follow, open_check_run
-from . import follow_up
+from . import follow_up, queued
 
 STALE_PENDING = timedelta(minutes=15)  # a pending answer older than this was abandoned by its run
 MAX_PAUSE = 5.0  # seconds between looks while waiting for an earlier request's task
@@ -41,9 +41,19 @@ def run(
             )
         continue_from = turn if isinstance(turn, ThreadMarker) else None
     with session.rebyte() as rebyte:
+        creating = False
         try:
             facts = follow_up.send(session, rebyte, plan, continue_from) if continue_from else None
-            facts = facts or _create(session, rebyte, plan)
+            if facts is None:  # a new task: limits and the queue apply (never to a follow-up)
+                creating = True
+                held = queued.gate(session, rebyte, plan)
+                if held is not None:
+                    return held
+                facts = _create(session, rebyte, plan)
+        except LimitExceededError as error:
+            if creating and session.limits.queue and session.issue is not None:
+                return queued.hold(session, plan, f"Rebyte refused to start a task: {error.message}")
+            return rebyte_failed(session, error)
         except RebyteError as error:
             return rebyte_failed(session, error)
         session.outcome.facts = facts
