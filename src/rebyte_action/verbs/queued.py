@@ -108,13 +108,14 @@ def hold(session: Session, plan: Plan, why: str, *, state: RepoState | None = No
         return session.fail("Not started: over a limit", f"{why[:1].upper()}{why[1:]}{where}.")
     if state is None:
         state = Snapshot.read(github, listing_since(session)).state(limits)
-        show_queue(session, state)
     facts = {
         **pack_plan(plan),
         "by": trigger.actor.login or None,
         "req": trigger.comment.url if trigger.comment else (trigger.subject.url if trigger.subject else None),
     }
     spot = place(state, mine)
+    state.queue = [w for w in state.queue if w.comment_id != mine]
+    show_queue(session, state, joined=str(facts.get("req") or ""))
     session.answer.write(
         queued_comment(
             request_key=trigger.request_key,
@@ -132,11 +133,14 @@ def hold(session: Session, plan: Plan, why: str, *, state: RepoState | None = No
     return EXIT_OK
 
 
-def show_queue(session: Session, state: RepoState) -> None:
-    """The queue's line in the step summary: its length and its oldest request."""
+def show_queue(session: Session, state: RepoState, *, joined: str | None = None) -> None:
+    """The queue's line in the step summary: its length and its oldest request (``joined``: the URL
+    of this run's request, just queued)."""
     oldest = state.queue[0] if state.queue else None
-    url = oldest.found.marker.facts.get("req") if oldest and oldest.found.marker.facts else None
-    session.outcome.queue = queue_line(len(state.queue), oldest.since if oldest else None, url)
+    url = oldest.found.marker.facts.get("req") if oldest and oldest.found.marker.facts else joined
+    since = oldest.since if oldest else (datetime.now(UTC) if joined is not None else None)
+    length = len(state.queue) + (joined is not None)
+    session.outcome.queue = queue_line(length, since, url if isinstance(url, str) else None)
 
 
 # -- starting queued requests --------------------------------------------------------
