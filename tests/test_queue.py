@@ -7,9 +7,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from rebyte_action.decide import Plan
 from rebyte_action.queue import pack_plan
 from rebyte_action.queue_report import queued_comment
+from rebyte_action.rebyte import LimitExceededError, RebyteClient
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.report import RUNNING, TaskFacts, started_comment
 from rebyte_action.testing import FakeGitHub
@@ -89,7 +92,9 @@ def test_the_per_user_limit_queues_that_users_request_and_lets_others_start(
     github.set_permission("bob", "write")
     seed_running(github, emulator, 1, by="ann")
     ann = action.run("issue_comment", request(2, 200, "/rebyte more", sender="ann"), max_running_per_user="1")
-    bob = action.run("issue_comment", request(3, 300, "/rebyte other", sender="bob"), max_running_per_user="1")
+    bob = action.run(
+        "issue_comment", request(3, 300, "/rebyte other", sender="bob"), max_running_per_user="1"
+    )
     assert (ann.returncode, bob.returncode) == (0, 0), ann.log + bob.log
     assert "@ann has 1 task(s) running or starting here" in answer(github, 2)
     assert "(`max-running-per-user`) is 1" in answer(github, 2)
@@ -198,7 +203,12 @@ def test_two_drains_at_once_start_each_queued_request_once(
     limits = {"max_running": "2"}
     seed_running(github, emulator, 4)
     for issue in (2, 3):
-        assert action.run("issue_comment", request(issue, issue * 100, f"/rebyte job {issue}"), **limits).returncode == 0
+        assert (
+            action.run(
+                "issue_comment", request(issue, issue * 100, f"/rebyte job {issue}"), **limits
+            ).returncode
+            == 0
+        )
     finish(emulator, first)
     emulator.state.tasks[first].deleted = True  # ended and gone: the reconcilers close it as canceled
     emulator.config.latency = 0.2  # the drains overlap
@@ -235,7 +245,9 @@ def test_a_queued_request_older_than_queue_hours_is_answered_as_expired(
     assert "1 queued request(s) expired" in result.summary
 
 
-def test_cancel_drops_a_queued_request_and_says_so(action: Action, emulator: Emulator, github: FakeGitHub) -> None:
+def test_cancel_drops_a_queued_request_and_says_so(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
     seed_running(github, emulator, 1)
     assert action.run("issue_comment", request(2, 200, "/rebyte fix"), max_running="1").returncode == 0
     result = action.run("issue_comment", request(2, 201, "/rebyte cancel"), max_running="1")
@@ -248,7 +260,9 @@ def test_cancel_drops_a_queued_request_and_says_so(action: Action, emulator: Emu
     assert later.returncode == 0 and len(emulator.state.tasks) == 1  # never started afterwards
 
 
-def test_a_follow_up_to_a_running_task_is_never_queued(action: Action, emulator: Emulator, github: FakeGitHub) -> None:
+def test_a_follow_up_to_a_running_task_is_never_queued(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
     seed_running(github, emulator, 1)
     result = action.run("issue_comment", request(1, 101, "/rebyte also add tests"), max_running="1")
     assert result.returncode == 0, result.log
@@ -263,7 +277,9 @@ def test_the_count_is_kept_from_markers_without_a_request_per_task(
         github_before, rebyte_before = len(github.calls()), len(emulator.requests())
         result = action.run("issue_comment", request(issue, issue * 100, f"/rebyte job {issue}"), **inputs)
         assert result.returncode == 0, result.log
-        return github.calls()[github_before:], [f"{r.method} {r.path}" for r in emulator.requests()[rebyte_before:]]
+        return github.calls()[github_before:], [
+            f"{r.method} {r.path}" for r in emulator.requests()[rebyte_before:]
+        ]
 
     baseline, _ = calls_of_one_request(20)
     for issue in range(30, 60):  # 30 running tasks
@@ -271,8 +287,25 @@ def test_the_count_is_kept_from_markers_without_a_request_per_task(
     limited, rebyte = calls_of_one_request(21, max_running="40")
     shape = [re.sub(r"\d+", "N", call) for call in baseline]
     # One listing of the repository's comments, after the pending answer; nothing per task.
-    assert [re.sub(r"\d+", "N", call) for call in limited] == [*shape[:5], f"GET {R}/issues/comments", *shape[5:]]
+    assert [re.sub(r"\d+", "N", call) for call in limited] == [
+        *shape[:5],
+        f"GET {R}/issues/comments",
+        *shape[5:],
+    ]
     assert rebyte == ["POST /v1/tasks"]  # nothing asked of Rebyte per task
     # Across runs: the task just started counts too (30 seeded + 2 started = 32).
     assert action.run("issue_comment", request(22, 2200, "/rebyte x"), max_running="32").returncode == 0
     assert "⏸" in answer(github, 22) and "32 running or starting" in answer(github, 22)
+
+
+def test_the_emulators_account_limit_refuses_creates_while_that_many_tasks_run(
+    emulator: Emulator, client: RebyteClient
+) -> None:
+    emulator.config.max_running = 1
+    first = client.create_task("one [emulate:hang]")
+    with pytest.raises(LimitExceededError) as refused:
+        client.create_task("two")
+    assert refused.value.status == 429 and refused.value.code == "limit_exceeded"
+    assert "1 tasks running, this account allows 1" in refused.value.message
+    finish(emulator, first.id)
+    assert client.create_task("three").id  # a place freed

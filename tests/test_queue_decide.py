@@ -100,7 +100,11 @@ def test_queued_requests_older_than_queue_hours_are_expired() -> None:
 
 def test_the_lowest_live_claim_wins_and_claims_take_places() -> None:
     claim = {"q": 10, "by": "a"}
-    found = state(queued(10, "comment:1", "a"), at(41, Marker("claim", facts=claim)), at(40, Marker("claim", facts=claim)))
+    found = state(
+        queued(10, "comment:1", "a"),
+        at(41, Marker("claim", facts=claim)),
+        at(40, Marker("claim", facts=claim)),
+    )
     assert won_claim(found, 10, 40) and not won_claim(found, 10, 41)
     assert blocked_by(found, Limits(max_running=1), "z", ticket=41) is not None  # claim 40 takes the place
     assert blocked_by(found, Limits(max_running=1), "z", ticket=40) is None

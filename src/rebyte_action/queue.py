@@ -128,7 +128,9 @@ def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float
             if newest.get(marker.request) != found.comment_id:
                 answered.add(marker.request)
                 continue
-            waiting = Waiting(found.comment_id, found.issue, by or "", marker.request, found.created_at, found)
+            waiting = Waiting(
+                found.comment_id, found.issue, by or "", marker.request, found.created_at, found
+            )
             too_old = found.created_at is not None and now - found.created_at > timedelta(hours=queue_hours)
             (state.expired if too_old else state.queue).append(waiting)
     state.running = {task: by for task, (_, by) in started_by.items() if task not in ended}
@@ -139,7 +141,12 @@ def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float
 
 
 def blocked_by(
-    state: RepoState, limits: Limits, requester: str, *, ticket: int | None, ignore: frozenset[int] = frozenset()
+    state: RepoState,
+    limits: Limits,
+    requester: str,
+    *,
+    ticket: int | None,
+    ignore: frozenset[int] = frozenset(),
 ) -> str | None:
     """Which of this action's limits a new task for ``requester`` would pass, or None when it fits.
 

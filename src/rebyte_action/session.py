@@ -41,7 +41,7 @@ class Session:
 
     @property
     def limits(self) -> Limits:
-        """This run's limits and queue settings: the inputs (the config file's ``limits:`` wins, once read)."""
+        """This run's limits and queue settings: the inputs; the config file's ``limits:`` wins (#10)."""
         return effective_limits(self.settings, None)
 
     @property

@@ -18,7 +18,17 @@ import httpx
 
 from ..decide import Plan, describe_rebyte_error, may_have_taken_effect, reaction_target
 from ..github import GitHub, GitHubError
-from ..queue import Limits, RepoState, Waiting, blocked_by, pack_plan, place, read_state, unpack_plan, won_claim
+from ..queue import (
+    Limits,
+    RepoState,
+    Waiting,
+    blocked_by,
+    pack_plan,
+    place,
+    read_state,
+    unpack_plan,
+    won_claim,
+)
 from ..queue_report import claim_comment, dropped_comment, expired_comment, queue_line, queued_comment
 from ..rebyte import LimitExceededError, RebyteClient, RebyteError
 from ..report import TaskFacts, ThreadMarker, failure_comment, find_markers, started_comment
@@ -65,7 +75,9 @@ class Snapshot:
 def listing_since(session: Session) -> datetime:
     """How far back the queue's listing looks: the reconciler's window, or the queue's if longer."""
     settings, limits = session.settings, session.limits
-    return datetime.now(UTC) - max(timedelta(days=settings.reconcile_days), timedelta(hours=limits.queue_hours))
+    return datetime.now(UTC) - max(
+        timedelta(days=settings.reconcile_days), timedelta(hours=limits.queue_hours)
+    )
 
 
 # -- a run ---------------------------------------------------------------------------
@@ -89,7 +101,11 @@ def gate(session: Session, rebyte: RebyteClient, plan: Plan) -> int | None:
     if why is None and mine is not None:
         # A queued request made earlier that could start but did not (another run is starting it,
         # or Rebyte refused it) keeps its place ahead of this one.
-        ahead = [w for w in state.queue if w.comment_id < mine and not blocked_by(state, limits, w.requester, ticket=mine)]
+        ahead = [
+            w
+            for w in state.queue
+            if w.comment_id < mine and not blocked_by(state, limits, w.requester, ticket=mine)
+        ]
         if ahead:
             why = "earlier requests are waiting in the queue"
     show_queue(session, state)
@@ -215,9 +231,20 @@ def _start_one(
             session.workflow.log(f"Rebyte refused to start queued request {waiting.request}: {error}")
             return "refused"
         except RebyteError as error:
-            what = "Rebyte did not answer clearly" if may_have_taken_effect(error) else "Rebyte could not start it"
+            what = (
+                "Rebyte did not answer clearly"
+                if may_have_taken_effect(error)
+                else "Rebyte could not start it"
+            )
             kind = "unknown" if may_have_taken_effect(error) else "failed"
-            _end(session, github, waiting, f"Not started from the queue: {what}", describe_rebyte_error(error), kind)
+            _end(
+                session,
+                github,
+                waiting,
+                f"Not started from the queue: {what}",
+                describe_rebyte_error(error),
+                kind,
+            )
             return "failed"
         task = TaskFacts(
             task_id=created.id,
@@ -232,7 +259,9 @@ def _start_one(
             request_url=facts.get("req") if isinstance(facts.get("req"), str) else None,
             run_url=session.settings.run_url,
         )
-        session.workflow.log(f"Rebyte task {task.task_id} started for queued request {waiting.request}: {task.url}")
+        session.workflow.log(
+            f"Rebyte task {task.task_id} started for queued request {waiting.request}: {task.url}"
+        )
         body = started_comment(task, waiting.request, state=None)
         try:
             github.edit_comment(waiting.issue, waiting.comment_id, body)
@@ -259,9 +288,13 @@ def _delete(session: Session, github: GitHub, comment_id: int) -> None:
         session.workflow.warning(f"Could not delete the claim comment {comment_id}: {error}")
 
 
-def _end(session: Session, github: GitHub, waiting: Waiting, what: str, detail: str, kind: str = "failed") -> None:
+def _end(
+    session: Session, github: GitHub, waiting: Waiting, what: str, detail: str, kind: str = "failed"
+) -> None:
     """A queued request that will not start: its answer says why, with 😕 on the request."""
-    body = failure_comment(what, detail or "Ask again.", session.settings.run_url, None, waiting.request, kind=kind)
+    body = failure_comment(
+        what, detail or "Ask again.", session.settings.run_url, None, waiting.request, kind=kind
+    )
     _write_end(session, github, waiting, body)
 
 
@@ -278,7 +311,9 @@ def expire(session: Session, github: GitHub, snapshot: Snapshot, limits: Limits)
     """Answer every queued request older than ``queue-hours`` as expired: how many."""
     expired = snapshot.state(limits).expired
     for waiting in expired:
-        body = expired_comment(waiting.request, waiting.since, limits.queue_hours, session.settings.trigger_phrase)
+        body = expired_comment(
+            waiting.request, waiting.since, limits.queue_hours, session.settings.trigger_phrase
+        )
         _write_end(session, github, waiting, body)
         snapshot.forget(waiting.comment_id)
     return len(expired)
