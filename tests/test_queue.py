@@ -11,7 +11,7 @@ import pytest
 
 from rebyte_action.decide import Plan
 from rebyte_action.queue import pack_plan
-from rebyte_action.queue_report import queued_comment
+from rebyte_action.queue_report import claim_comment, queued_comment
 from rebyte_action.rebyte import LimitExceededError, RebyteClient
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.report import RUNNING, TaskFacts, started_comment
@@ -226,7 +226,7 @@ def test_two_drains_at_once_start_each_queued_request_once(
     assert all("rebyte-action:claim" not in c["body"] for i in (1, 2, 3, 4, 5) for c in github.comments(i))
 
 
-def test_a_queued_request_older_than_queue_hours_is_answered_as_expired(
+def test_a_queued_request_older_than_queue_hours_expires_and_one_left_claimed_is_never_started_again(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
     plan = Plan("old work", None, None, (), "master", "Codertocat/Hello-World", None)
@@ -239,12 +239,20 @@ def test_a_queued_request_older_than_queue_hours_is_answered_as_expired(
         queue_hours=24,
     )
     github.add_comment(2, body, created_at=datetime.now(UTC) - timedelta(hours=25))
+    # And one whose claimant stopped an hour ago, before saying whether it started a task.
+    claimed = github.add_comment(3, body.replace("comment:200", "comment:300"))
+    github.add_comment(
+        3, claim_comment(claimed["id"], "Codertocat"), created_at=datetime.now(UTC) - timedelta(hours=1)
+    )
     result = action.run("schedule", SCHEDULE, mode="reconcile", max_running="1")
     assert result.returncode == 0, result.log
     expired = answer(github, 2)
     assert "Not started: expired in the queue" in expired and "`queue-hours` (24 h)" in expired
     assert emulator.state.tasks == {}
-    assert [(r["content"], r["on"]) for r in github.reactions()] == [("confused", "/issues/comments/200")]
+    unknown = github.comments(3)[0]["body"]
+    assert "Not started from the queue: outcome unknown" in unknown and "rebyte-action:unknown" in unknown
+    assert sorted(r["on"] for r in github.reactions()) == ["/issues/comments/200", "/issues/comments/300"]
+    assert {r["content"] for r in github.reactions()} == {"confused"}
     assert "1 queued request(s) expired" in result.summary
 
 
@@ -257,7 +265,10 @@ def test_cancel_drops_a_queued_request_and_says_so(
     assert result.returncode == 0, result.log
     dropped, reply = (c["body"] for c in github.comments(2))
     assert "Not started: dropped from the queue" in dropped and "@Codertocat dropped this request" in dropped
-    assert "dropped 1 queued request(s)" in reply
+    assert (
+        "@Codertocat, about [your request]" in reply and "1 queued request(s) in this thread dropped" in reply
+    )
+    assert "rebyte-action:reply" in reply
     assert len(emulator.state.tasks) == 1 and emulator.requests("DELETE") == []
     later = action.run("schedule", SCHEDULE, mode="reconcile", max_running="5")
     assert later.returncode == 0 and len(emulator.state.tasks) == 1  # never started afterwards

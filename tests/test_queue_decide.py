@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from rebyte_action.decide import Plan
 from rebyte_action.queue import (
     Limits,
@@ -18,6 +20,7 @@ from rebyte_action.queue import (
     won_claim,
 )
 from rebyte_action.report import Marker, ThreadMarker, find_markers
+from rebyte_action.settings import SettingsError, load_settings
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -130,3 +133,20 @@ def test_the_config_files_limits_win_over_the_inputs_key_by_key() -> None:
     assert effective_limits(settings) == Limits(3, 0, True, 24.0)
     merged = effective_limits(settings, {"max-running-per-user": 1, "queue": False})
     assert merged == Limits(3, 1, False, 24.0)
+
+
+def test_a_request_whose_claim_was_left_behind_is_abandoned_not_started_again() -> None:
+    stale = at(40, Marker("claim", facts={"q": 10}), minutes_ago=60)
+    found = state(queued(10, "comment:1", "a"), stale)
+    assert found.queue == [] and [w.comment_id for w in found.abandoned] == [10]
+    live = state(queued(10, "comment:1", "a"), stale, at(41, Marker("claim", facts={"q": 10})))
+    assert [w.comment_id for w in live.queue] == [10] and live.abandoned == []
+
+
+def test_bad_limit_inputs_are_refused_naming_the_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INPUT_MAX-RUNNING", "-1")
+    monkeypatch.setenv("INPUT_QUEUE", "maybe")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "input 'max-running': must be a whole number of tasks ≥ 0 (0: no limit)" in str(error.value)
+    assert "input 'queue': must be true or false" in str(error.value)

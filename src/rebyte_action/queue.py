@@ -97,6 +97,7 @@ class RepoState:
     claims: dict[int, list[int]] = field(default_factory=dict)  # queued answer id -> claim ids, lowest first
     queue: list[Waiting] = field(default_factory=list)
     expired: list[Waiting] = field(default_factory=list)
+    abandoned: list[Waiting] = field(default_factory=list)  # claimed, but the claimant never reported
 
 
 def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float) -> RepoState:
@@ -105,6 +106,7 @@ def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float
     started_by: dict[str, tuple[int, str]] = {}
     ended: set[str] = set()
     answered: set[str] = set()  # requests whose newest answer is no longer queued
+    stale_claims: set[int] = set()  # queued answers with a claim left behind by a run that stopped
     newest: dict[str, int] = {}
     for found in markers:
         marker = found.marker
@@ -121,9 +123,12 @@ def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float
                 started_by[marker.task_id] = (found.comment_id, by or "")
         elif marker.kind == "pending" and fresh:
             state.tickets[found.comment_id] = by or ""
-        elif marker.kind == "claim" and fresh and isinstance(facts.get("q"), int):
-            state.tickets[found.comment_id] = by or ""
-            state.claims.setdefault(facts["q"], []).append(found.comment_id)
+        elif marker.kind == "claim" and isinstance(facts.get("q"), int):
+            if fresh:
+                state.tickets[found.comment_id] = by or ""
+                state.claims.setdefault(facts["q"], []).append(found.comment_id)
+            else:
+                stale_claims.add(facts["q"])
         elif marker.kind == "queued" and marker.request and found.issue is not None:
             if newest.get(marker.request) != found.comment_id:
                 answered.add(marker.request)
@@ -134,6 +139,12 @@ def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float
             too_old = found.created_at is not None and now - found.created_at > timedelta(hours=queue_hours)
             (state.expired if too_old else state.queue).append(waiting)
     state.running = {task: by for task, (_, by) in started_by.items() if task not in ended}
+    # A claim is deleted once its request shows the task; one left alone past STALE may have
+    # started a task that nobody recorded: never start that request again.
+    state.abandoned = [
+        w for w in state.queue if w.comment_id in stale_claims and w.comment_id not in state.claims
+    ]
+    state.queue = [w for w in state.queue if w not in state.abandoned]
     state.queue.sort(key=lambda w: w.comment_id)
     for ids in state.claims.values():
         ids.sort()

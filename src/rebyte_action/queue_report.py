@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .replies import addressed, reply_comment
 from .report import Marker, when
 
 QUEUED = "⏸ **Queued**"
@@ -73,3 +74,13 @@ def queue_line(length: int, oldest: datetime | None, oldest_url: str | None) -> 
     link = f" ([request]({oldest_url}))" if oldest_url else ""
     since = f" since {when(oldest)}" if oldest else ""
     return f"Queue: {length} request(s) waiting; the oldest{link} waits{since}."
+
+
+def dropped_reply(count: int, asker: str, request_url: str | None, request_key: str, phrase: str) -> str:
+    """The answer to ``cancel`` in a thread with queued requests: they are dropped, a task goes on."""
+    return reply_comment(
+        f"🚫 {addressed(asker, request_url)}: {count} queued request(s) in this thread dropped; no task "
+        f"was started for them. A task already running in this thread goes on: `{phrase} cancel` "
+        "again stops it.",
+        request_key,
+    )

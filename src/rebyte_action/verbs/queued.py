@@ -29,7 +29,14 @@ from ..queue import (
     unpack_plan,
     won_claim,
 )
-from ..queue_report import claim_comment, dropped_comment, expired_comment, queue_line, queued_comment
+from ..queue_report import (
+    claim_comment,
+    dropped_comment,
+    dropped_reply,
+    expired_comment,
+    queue_line,
+    queued_comment,
+)
 from ..rebyte import LimitExceededError, RebyteClient, RebyteError
 from ..report import TaskFacts, ThreadMarker, failure_comment, find_markers, started_comment
 from ..session import EXIT_FAILED, EXIT_OK, Session
@@ -185,7 +192,11 @@ def drain(
             break  # no place at all
         if blocked_by(state, limits, waiting.requester, ticket=None, ignore=own):
             continue  # its requester has too many running; later ones may still fit
-        outcome = _start_one(session, github, rebyte, snapshot, limits, waiting, own)
+        try:
+            outcome = _start_one(session, github, rebyte, snapshot, limits, waiting, own)
+        except GitHubError as error:  # left queued (or claimed) for the next run to see
+            session.workflow.warning(f"Could not start queued request {waiting.request}: {error}")
+            break
         if outcome == "refused":
             break
         if outcome not in ("lost", "failed"):
@@ -266,9 +277,11 @@ def _start_one(
         try:
             github.edit_comment(waiting.issue, waiting.comment_id, body)
         except GitHubError as error:  # the claim keeps the task, so nobody starts it again
-            session.workflow.warning(f"Could not update the queued answer: {error}")
-            github.edit_comment(waiting.issue, claim, body)
             keep_claim = True
+            session.workflow.warning(
+                f"Could not update the queued answer ({error}); task {task.task_id} is at {task.url}"
+            )
+            github.edit_comment(waiting.issue, claim, body)
         # The started answer now counts as running, without reading it back.
         snapshot.by_comment[waiting.comment_id] = [
             ThreadMarker(waiting.comment_id, marker, waiting.issue, created_at=waiting.since)
@@ -308,8 +321,18 @@ def _write_end(session: Session, github: GitHub, waiting: Waiting, body: str) ->
 
 
 def expire(session: Session, github: GitHub, snapshot: Snapshot, limits: Limits) -> int:
-    """Answer every queued request older than ``queue-hours`` as expired: how many."""
-    expired = snapshot.state(limits).expired
+    """Answer every queued request older than ``queue-hours`` as expired, and every one whose claimant
+    stopped without reporting as unknown (a task may exist: it is not started again): how many expired."""
+    state = snapshot.state(limits)
+    for waiting in state.abandoned:
+        detail = (
+            "A run took this request from the queue but stopped before saying whether its task "
+            "started. It was not started again, so that nothing is paid for twice: look for the task "
+            "at https://app.rebyte.ai before asking again."
+        )
+        _end(session, github, waiting, "Not started from the queue: outcome unknown", detail, "unknown")
+        snapshot.forget(waiting.comment_id)
+    expired = state.expired
     for waiting in expired:
         body = expired_comment(
             waiting.request, waiting.since, limits.queue_hours, session.settings.trigger_phrase
@@ -365,11 +388,9 @@ def drop(session: Session, markers: list[ThreadMarker]) -> int | None:
         _write_end(session, github, waiting, dropped_comment(waiting.request, asker))
     count = len(state.queue)
     session.outcome.headline = f"dropped {count} queued request(s)"
-    session.reply(
-        f"@{asker} dropped {count} queued request(s) in this thread; no task was started for them. "
-        f"A task already running in this thread goes on: `{session.settings.trigger_phrase} cancel` "
-        "again stops it."
-    )
+    request_url = trigger.comment.url if trigger.comment else None
+    phrase = session.settings.trigger_phrase
+    session.reply(dropped_reply(count, asker, request_url, trigger.request_key, phrase))
     return EXIT_OK
 
 
