@@ -427,8 +427,19 @@ def test_a_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
 def test_one_connection_serves_many_requests(client: RebyteClient) -> None:
     for _ in range(5):
         client.list_tasks()
-    transport = client._http._transport_for_url(httpx.URL(client.base_url))
-    assert len(transport._pool.connections) == 1  # type: ignore[attr-defined]
+    # Plain http:// goes on wire.PlainHTTP: one kept-alive connection, idle between requests.
+    assert [len(idle) for idle in client._plain._idle.values()] == [1]
+
+
+def test_over_https_or_a_transport_given_one_httpx_connection_serves_many_requests(
+    emulator: Emulator,
+) -> None:
+    with RebyteClient(API_KEY, base_url=emulator.url, transport=httpx.HTTPTransport()) as client:
+        for _ in range(5):
+            client.list_tasks()
+        transport = client._http._transport_for_url(httpx.URL(client.base_url))
+        assert len(transport._pool.connections) == 1  # type: ignore[attr-defined]
+        assert client._plain._idle == {}
 
 
 def test_a_plain_http_client_loads_no_ca_bundle_until_an_https_url_comes(emulator: Emulator) -> None:

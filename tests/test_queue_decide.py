@@ -150,3 +150,16 @@ def test_bad_limit_inputs_are_refused_naming_the_input(monkeypatch: pytest.Monke
         load_settings()
     assert "input 'max-running': must be a whole number of tasks ≥ 0 (0: no limit)" in str(error.value)
     assert "input 'queue': must be true or false" in str(error.value)
+
+
+def test_a_fan_outs_tasks_each_take_a_place_and_ended_ones_free_theirs() -> None:
+    members = (
+        Marker("task", "t1", status="running", facts={"executor": "claude"}),
+        Marker("task", "t2", facts={"executor": "codex"}),
+        Marker("task", "t3", status="completed", facts={"executor": "gemini"}),
+        Marker("failed", facts={"executor": "opencode"}, detail="refused"),
+    )
+    group = at(10, Marker("group", request="comment:1", facts={"by": "ann"}, members=members))
+    assert state(group).running == {"t1": "ann", "t2": "ann"}
+    later = read_state([group], now=NOW, queue_hours=24, ended=frozenset({"t2"}))
+    assert later.running == {"t1": "ann"}

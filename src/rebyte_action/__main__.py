@@ -3,14 +3,15 @@
 Most events a workflow sees are not requests (a comment without the phrase, an edited
 comment, another label). Those are decided from the event file and the few inputs a skip
 needs, read from the environment, before PyGithub, httpx or pydantic are imported: a
-skipped event costs the runner about what ``python -c pass`` does.
+skipped event costs the runner about what ``python -c pass`` does. The plain ones
+(:mod:`gate`) import nothing beyond ``json``; the rest are parsed in full by :mod:`events`.
 """
 
 import json
 import os
 import sys
 
-from .events import DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE, Skip, parse_event
+from .gate import DEFAULT_LABEL, DEFAULT_TRIGGER_PHRASE, plain_skip
 from .outcome import Outcome
 from .workflow import Workflow, read_input
 
@@ -35,20 +36,26 @@ def skip_early() -> int | None:
         return None
     if not isinstance(payload, dict):
         return None
-    decision = parse_event(
-        os.environ.get("GITHUB_EVENT_NAME", ""),
-        payload,
-        trigger_phrase=phrase,
-        label=label,
-        direct_prompt=read_input("prompt"),
-        run_id=os.environ.get("GITHUB_RUN_ID", ""),
-        fallback_repository=os.environ.get("GITHUB_REPOSITORY", ""),
-    )
-    if not isinstance(decision, Skip):
-        return None
+    event_name, direct_prompt = os.environ.get("GITHUB_EVENT_NAME", ""), read_input("prompt")
+    reason = plain_skip(event_name, payload, trigger_phrase=phrase, label=label, direct_prompt=direct_prompt)
+    if reason is None:
+        from .events import Skip, parse_event
+
+        decision = parse_event(
+            event_name,
+            payload,
+            trigger_phrase=phrase,
+            label=label,
+            direct_prompt=direct_prompt,
+            run_id=os.environ.get("GITHUB_RUN_ID", ""),
+            fallback_repository=os.environ.get("GITHUB_REPOSITORY", ""),
+        )
+        if not isinstance(decision, Skip):
+            return None
+        reason = decision.reason
     workflow = Workflow(os.environ.get("GITHUB_OUTPUT", ""), os.environ.get("GITHUB_STEP_SUMMARY", ""))
     outcome = Outcome()
-    code = outcome.skip(workflow, decision.reason)
+    code = outcome.skip(workflow, reason)
     outcome.write(workflow)
     return code
 

@@ -1,6 +1,7 @@
 """The ``/rebyte`` grammar: the text after the phrase in, a :class:`Command` or :class:`UsageError` out.
 
     /rebyte [options] <prompt>
+    /rebyte --executor claude,codex <prompt>     (fan-out: one task per executor, at most 4)
     /rebyte status | share | cancel | help
 
 Options come before the prompt, as ``--name value``, ``--name=value`` or ``name=value``.
@@ -21,6 +22,7 @@ USAGE = """\
 
 options (before the prompt):
   --executor NAME   opencode, claude, gemini or codex
+  --executor A,B    one task per agent, side by side (at most 4)
   --model TIER      the model tier, e.g. lite
   --skill SLUG      a skill to load (repeatable)
   --skills A,B      several skills at once
@@ -41,6 +43,7 @@ VERB_HELP = {
     "help": "shows this help",
 }
 
+MAX_FAN_OUT = 4  # tasks one request may start side by side (Rebyte has four executors)
 VALUE_OPTIONS = ("executor", "model", "skill", "skills", "branch")
 FLAG_OPTIONS = ("public", "new")
 TOKEN = re.compile(r"\S+")
@@ -63,6 +66,8 @@ class Command:
     public: bool = False
     new: bool = False
     verb: str | None = None  # one of VERBS; then there is no prompt
+    # Two to MAX_FAN_OUT distinct executors (``--executor a,b``): one task each; ``executor`` is None.
+    executors: tuple[str, ...] = ()
 
     @property
     def help(self) -> bool:
@@ -129,11 +134,8 @@ def parse_command(text: str) -> Command:
     prompt = stripped[tokens[index].start() :].strip() if index < len(tokens) else ""
     if not prompt:
         raise UsageError("the prompt is empty: say what the agent should do after the options")
-    executor = values.get("executor")
-    if executor is not None:
-        executor = executor.lower()
-        if executor not in KNOWN_EXECUTORS:
-            raise UsageError(f"unknown executor `{executor}`; choose one of {', '.join(KNOWN_EXECUTORS)}")
+    executors = executor_list(values["executor"]) if "executor" in values else ()
+    executor = executors[0] if len(executors) == 1 else None
     branch = values.get("branch")
     if branch is not None and not BRANCH.match(branch):
         raise UsageError(f"`{branch}` is not a valid branch name")
@@ -145,7 +147,28 @@ def parse_command(text: str) -> Command:
         branch=branch,
         public="public" in flags,
         new="new" in flags,
+        executors=executors if len(executors) > 1 else (),
     )
+
+
+def executor_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``claude,codex`` (or a preset's list) as distinct known executors, lower-cased, in order.
+
+    Raises :class:`UsageError` for an empty list, more than :data:`MAX_FAN_OUT` distinct names,
+    or an unknown name.
+    """
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = tuple(dict.fromkeys(item.strip().lower() for item in items if item.strip()))
+    if not names:
+        raise UsageError("`--executor` needs a name: " + ", ".join(KNOWN_EXECUTORS))
+    if len(names) > MAX_FAN_OUT:
+        raise UsageError(
+            f"`--executor` names {len(names)} agents; at most {MAX_FAN_OUT} run side by side on one request"
+        )
+    for name in names:
+        if name not in KNOWN_EXECUTORS:
+            raise UsageError(f"unknown executor `{name}`; choose one of {', '.join(KNOWN_EXECUTORS)}")
+    return names
 
 
 def _split_option(token: str) -> tuple[str | None, str | None, str]:

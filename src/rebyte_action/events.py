@@ -9,15 +9,13 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
+from .gate import COMMENT_EVENTS, LABEL_EVENTS, MARKER_PREFIX
+from .gate import DEFAULT_LABEL as DEFAULT_LABEL  # re-exported (settings.py reads them here)
+from .gate import DEFAULT_TRIGGER_PHRASE as DEFAULT_TRIGGER_PHRASE
 from .markdown import command_after
-from .report import MARKER_PREFIX
 
-DEFAULT_TRIGGER_PHRASE = "/rebyte"  # action.yml's defaults for trigger-phrase and label
-DEFAULT_LABEL = "rebyte"
 T = TypeVar("T")
 TriggerKind = Literal["comment", "review_comment", "label", "direct"]
-COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
-LABEL_EVENTS = ("issues", "pull_request", "pull_request_target")
 
 
 @dataclass(frozen=True)

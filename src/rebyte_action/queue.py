@@ -100,11 +100,16 @@ class RepoState:
     abandoned: list[Waiting] = field(default_factory=list)  # claimed, but the claimant never reported
 
 
-def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float) -> RepoState:
-    """The repository's running tasks, tickets and queue from its markers (newest comment wins)."""
+def read_state(
+    markers: list[ThreadMarker], *, now: datetime, queue_hours: float, ended: frozenset[str] = frozenset()
+) -> RepoState:
+    """The repository's running tasks, tickets and queue from its markers (newest comment wins).
+
+    A fan-out's ``group`` marker counts each of its tasks; ``ended`` are tasks known to have ended
+    since the markers were read (the reconciler's own findings)."""
     state = RepoState()
     started_by: dict[str, tuple[int, str]] = {}
-    ended: set[str] = set()
+    gone = set(ended)
     answered: set[str] = set()  # requests whose newest answer is no longer queued
     stale_claims: set[int] = set()  # queued answers with a claim left behind by a run that stopped
     newest: dict[str, int] = {}
@@ -116,12 +121,17 @@ def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float
         marker, facts = found.marker, found.marker.facts or {}
         by = facts.get("by") if isinstance(facts.get("by"), str) else ""
         fresh = found.created_at is None or now - found.created_at < STALE
-        if marker.kind == "task" and marker.task_id:
-            if marker.is_final:
-                ended.add(marker.task_id)
-            elif marker.task_id not in started_by or found.comment_id < started_by[marker.task_id][0]:
-                started_by[marker.task_id] = (found.comment_id, by or "")
-        elif marker.kind == "pending" and fresh:
+        tasks = [marker] if marker.kind == "task" else list(marker.members) if marker.kind == "group" else []
+        for one in (t for t in tasks if t.task_id):
+            assert one.task_id is not None
+            who = by or (one.facts or {}).get("by") or ""
+            if one.is_final:
+                gone.add(one.task_id)
+            elif one.task_id not in started_by or found.comment_id < started_by[one.task_id][0]:
+                started_by[one.task_id] = (found.comment_id, str(who))
+        if tasks:
+            continue
+        if marker.kind == "pending" and fresh:
             state.tickets[found.comment_id] = by or ""
         elif marker.kind == "claim" and isinstance(facts.get("q"), int):
             if fresh:
@@ -138,7 +148,7 @@ def read_state(markers: list[ThreadMarker], *, now: datetime, queue_hours: float
             )
             too_old = found.created_at is not None and now - found.created_at > timedelta(hours=queue_hours)
             (state.expired if too_old else state.queue).append(waiting)
-    state.running = {task: by for task, (_, by) in started_by.items() if task not in ended}
+    state.running = {task: by for task, (_, by) in started_by.items() if task not in gone}
     # A claim is deleted once its request shows the task; one left alone past STALE may have
     # started a task that nobody recorded: never start that request again.
     state.abandoned = [

@@ -11,7 +11,8 @@ One run, from a ``schedule`` (or ``workflow_dispatch``) workflow with no issue o
    the oldest of them) tells from ``completedAt`` which have finished, and only those (and
    any the list does not show, e.g. deleted) are read one by one (``GET /v1/tasks/{id}``);
 4. for each that ended: its status comments, check runs and final reactions show the end
-   (a deleted task, 404, ends canceled).
+   (a deleted task, 404, ends canceled). A fan-out group's comment is redrawn whole
+   (``group_reconcile.py``).
 
 A second run right after writes nothing: the markers then say the tasks ended.
 """
@@ -80,6 +81,12 @@ def reconcile(session: Session) -> int:
                     row.now = row.was
                     continue
                 _settle(session, github, rebyte, row, now)
+    from .group_reconcile import open_groups, settle_groups  # fan-out groups: their own comments
+
+    groups = open_groups(markers, since)[: max(0, settings.reconcile_max - len(rows))]
+    if groups:
+        with session.rebyte(transport=counter) as rebyte:
+            rows += settle_groups(session, github, rebyte, groups, now)
     ended = {r.task_id for r in rows if r.now and r.now != r.was and not r.now.startswith("unknown")}
     queue_lines = queued.reconcile_queue(session, github, markers, ended, counter)
     changed = [r for r in rows if r.wrote]

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .gate import MARKER_PREFIX as MARKER_PREFIX  # kept where the gate reads it without this module
+from .outcome import summary as summary  # there, a skip writes it without this module
+
 if TYPE_CHECKING:
     from .rebyte.models import Task
 
 
-MARKER_PREFIX = "<!-- rebyte-action:"
 MARKER = re.compile(r"<!-- rebyte-action:(\w+) (\{.*?\}) -->")
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
@@ -79,6 +81,9 @@ class Marker:
     detail: str | None = None
     started: str | None = None  # ISO 8601, as the state's started_at
     ended: str | None = None
+    # A "group" marker (one request fanned out to several executors): a marker per task,
+    # "task" for one that started, "failed" or "unknown" for one that did not (``group.py``).
+    members: tuple[Marker, ...] = ()
 
     @property
     def state(self) -> TaskState | None:
@@ -92,7 +97,8 @@ class Marker:
         """Whether the comment already shows the task's end (nothing left to learn)."""
         return self.status in FINAL_STATUSES
 
-    def render(self) -> str:
+    def data(self) -> dict[str, Any]:
+        """The marker's JSON object (short keys, no empties); a group's members under ``tasks``."""
         data = {
             "task": self.task_id,
             "workspace": self.workspace_id,
@@ -104,8 +110,12 @@ class Marker:
             "started": self.started,
             "ended": self.ended,
             "facts": self.facts,
+            "tasks": [{"kind": m.kind, **m.data()} for m in self.members] or None,
         }
-        compact = json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
+        return {k: v for k, v in data.items() if v is not None}
+
+    def render(self) -> str:
+        compact = json.dumps(self.data(), separators=(",", ":"))
         # A "-->" in a value would end the HTML comment: JSON may spell < and > as escapes.
         compact = compact.replace("<", "\\u003c").replace(">", "\\u003e")
         return f"{MARKER_PREFIX}{self.kind} {compact} -->"
@@ -136,24 +146,28 @@ def find_markers(body: str) -> list[Marker]:
             continue
         if not isinstance(data, dict):
             continue
-        check = data.get("check")
-        facts = data.get("facts")
-        found.append(
-            Marker(
-                kind=kind,
-                task_id=_text(data.get("task")),
-                workspace_id=_text(data.get("workspace")),
-                request=_text(data.get("request")),
-                url=_text(data.get("url")),
-                status=_text(data.get("status")),
-                check_run=check if isinstance(check, int) and not isinstance(check, bool) else None,
-                facts=facts if isinstance(facts, dict) else None,
-                detail=_text(data.get("detail")),
-                started=_text(data.get("started")),
-                ended=_text(data.get("ended")),
-            )
-        )
+        found.append(_marker(kind, data))
     return found
+
+
+def _marker(kind: str, data: dict[str, Any]) -> Marker:
+    check, facts, members = data.get("check"), data.get("facts"), data.get("tasks")
+    return Marker(
+        kind=kind,
+        task_id=_text(data.get("task")),
+        workspace_id=_text(data.get("workspace")),
+        request=_text(data.get("request")),
+        url=_text(data.get("url")),
+        status=_text(data.get("status")),
+        check_run=check if isinstance(check, int) and not isinstance(check, bool) else None,
+        facts=facts if isinstance(facts, dict) else None,
+        detail=_text(data.get("detail")),
+        started=_text(data.get("started")),
+        ended=_text(data.get("ended")),
+        members=tuple(_marker(_text(m.get("kind")) or "task", m) for m in members if isinstance(m, dict))
+        if isinstance(members, list)
+        else (),
+    )
 
 
 def _text(value: object) -> str | None:
@@ -388,15 +402,6 @@ def failure_comment(
     if run_url:
         lines += ["", f"Details are in the [workflow run]({run_url})."]
     return "\n".join(lines) + "\n\n" + Marker(kind, request=request_key).render()
-
-
-def summary(facts: TaskFacts | None, *, headline: str, detail: str = "") -> str:
-    parts = [f"### Rebyte: {headline}"]
-    if facts is not None:
-        parts.append(f"Live URL: {facts.url}\n\n{_facts_table(facts)}")
-    if detail:
-        parts.append(detail)
-    return "\n\n".join(parts) + "\n"
 
 
 def state_of(task: Task, *, continued: bool = False) -> TaskState:

@@ -30,9 +30,16 @@ class Cancelled(BaseException):
 
 
 def open_check_run(
-    github: GitHub | None, workflow: Workflow, facts: TaskFacts, head_sha: str | None, *, handed_over: bool
+    github: GitHub | None,
+    workflow: Workflow,
+    facts: TaskFacts,
+    head_sha: str | None,
+    *,
+    handed_over: bool,
+    name: str = CHECK_RUN_NAME,
 ) -> int | None:
-    """POST a check run named Rebyte, in progress, linking to the task: its id, or None (a warning)."""
+    """POST a check run (``name``: Rebyte, or ``Rebyte (claude)`` for a group's task), in progress,
+    linking to the task: its id, or None (a warning)."""
     if github is None:
         return None
     if not head_sha:
@@ -41,7 +48,7 @@ def open_check_run(
     title, summary = check_run_text(facts, RUNNING, handed_over=handed_over)
     try:
         return github.create_check_run(
-            CHECK_RUN_NAME,
+            name,
             head_sha,
             details_url=facts.url,
             external_id=facts.task_id,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: a skip pays for every import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import TextIO
 
 
 def _escape_data(text: str) -> str:

@@ -1,8 +1,10 @@
 """``make bench``: print one table and write the same figures to ``bench-results.json``.
 
-    .venv/bin/python -m tests.bench [--quick]
+    .venv/bin/python -m tests.bench [--quick] [--only SECTION]
 
-Nothing here asserts a time: the figures are for reading, and for the README.
+``--only`` runs the sections whose title contains SECTION (``--only client``, ``--only time``)
+and writes their figures alone. Nothing here asserts a time: the figures are for reading, and
+for the README.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ RESULTS = Path("bench-results.json")
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    only = argv[argv.index("--only") + 1] if "--only" in argv[:-1] else ""
     # The image runs from bytecode compiled at build time: time the same, not the compiler.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     compileall.compile_dir(Path(__file__).parents[2] / "src", quiet=1)
@@ -36,7 +39,7 @@ def main(argv: list[str]) -> int:
         ("image", image.measure),
     ]
     lines: list[str] = []
-    for title, measure in sections:
+    for title, measure in [(title, measure) for title, measure in sections if only in title]:
         print(f"... {title}", file=sys.stderr, flush=True)
         figures, table = measure()
         results[title] = figures

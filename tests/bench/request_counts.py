@@ -75,6 +75,13 @@ def _one_running_one_queued(action: Action) -> None:
     action.run("issue_comment", _in_issue(2, "/rebyte and the docs")(), **LIMITED)
 
 
+FAN_OUT = "/rebyte --executor claude,codex fix the typo"
+
+
+def _first_fan_out(action: Action) -> None:
+    action.run("issue_comment", comment_event(FAN_OUT))
+
+
 SCENARIOS = [
     Scenario(
         "/rebyte on an issue", "issue_comment", lambda: comment_event("/rebyte fix the typo"), (6, 1), {}
@@ -110,6 +117,31 @@ SCENARIOS = [
         _first_request,
     ),
     Scenario("/rebyte status", "issue_comment", _later("/rebyte status"), (4, 1), {}, _first_request),
+    Scenario("fan-out to 2 executors", "issue_comment", lambda: comment_event(FAN_OUT), (5, 2), {}),
+    Scenario(
+        "a follow-up to a fan-out of 2",
+        "issue_comment",
+        _later("/rebyte now add a test"),
+        (5, 2),
+        {},
+        _first_fan_out,
+    ),
+    Scenario(
+        "/rebyte status on a fan-out of 2",
+        "issue_comment",
+        _later("/rebyte status"),
+        (4, 2),
+        {},
+        _first_fan_out,
+    ),
+    Scenario(
+        "/rebyte cancel on a fan-out of 2",
+        "issue_comment",
+        _later("/rebyte cancel"),
+        (6, 2),
+        {},
+        _first_fan_out,
+    ),
     Scenario(
         "a refused user (read permission)",
         "issue_comment",

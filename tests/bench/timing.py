@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,10 +21,16 @@ from ..action_harness import Action, comment_event
 IMPORT_FLOOR = "import github, httpx, pydantic_settings"
 
 
-def _seconds(argv: list[str], env: dict[str, str] | None = None) -> float:
+def _seconds(argv: list[str], env: dict[str, str] | None = None, cpu: list[float] | None = None) -> float:
+    """Wall seconds of one run; its CPU seconds (user + system) appended to ``cpu``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return elapsed
 
 
 def _skip_env(workdir: Path) -> dict[str, str]:
@@ -87,9 +94,11 @@ def measure(runs: int = 15) -> tuple[dict[str, Any], list[str]]:
         workdir = Path(tmp)
         env = _skip_env(workdir)
         skipped, bare, answered, floor = [], [], [], []
+        skipped_cpu: list[float] = []
+        bare_cpu: list[float] = []
         for _ in range(runs):
-            bare.append(_seconds([python, "-c", "pass"]))
-            skipped.append(_seconds([python, "-m", "rebyte_action"], env))
+            bare.append(_seconds([python, "-c", "pass"], cpu=bare_cpu))
+            skipped.append(_seconds([python, "-m", "rebyte_action"], env, cpu=skipped_cpu))
             floor.append(_seconds([python, "-c", IMPORT_FLOOR]))
             answered.append(_answer_seconds(workdir))
         skip_stderr = subprocess.run(
@@ -102,10 +111,16 @@ def measure(runs: int = 15) -> tuple[dict[str, Any], list[str]]:
         name: statistics.median(values) * 1000
         for name, values in (("skipped", skipped), ("bare", bare), ("answered", answered), ("floor", floor))
     }
+    cpu_ms = {
+        name: statistics.median(values) * 1000
+        for name, values in (("skipped", skipped_cpu), ("bare", bare_cpu))
+    }
     figures = {
         "runs": runs,
         "median_ms": ms,
         "skip_over_bare_ms": ms["skipped"] - ms["bare"],
+        "cpu_median_ms": cpu_ms,
+        "skip_cpu_over_bare_ms": cpu_ms["skipped"] - cpu_ms["bare"],
         "answer_over_floor_ms": ms["answered"] - ms["floor"],
         "skip_modules": skip_modules,
         "skip_importtime_ms": dict(skip_top),
@@ -121,6 +136,10 @@ def measure(runs: int = 15) -> tuple[dict[str, Any], list[str]]:
         f"{figures['skip_over_bare_ms']:.0f} ms | ≤ 60 ms |",
         f"| `/rebyte` on an issue, to the answer comment | {ms['answered']:.0f} ms | `{IMPORT_FLOOR}` | "
         f"{ms['floor']:.0f} ms | {figures['answer_over_floor_ms']:.0f} ms | ≤ 150 ms |",
+        "",
+        f"CPU (user + system), medians of the same runs: a skipped event {cpu_ms['skipped']:.0f} ms, "
+        f"`python -c pass` {cpu_ms['bare']:.0f} ms, {figures['skip_cpu_over_bare_ms']:.0f} ms over "
+        "(less swayed than wall time by a machine that is busy with other work)",
         "",
         f"`python -X importtime`, top cumulative: a skipped event ({skip_modules} modules) | "
         f"`/rebyte` ({answer_modules} modules)",

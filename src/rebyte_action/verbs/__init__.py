@@ -9,6 +9,8 @@
     share      the thread's task made public          verbs/share.py
     cancel     the thread's task stopped              verbs/cancel.py
     help       the usage                              verbs/help.py
+    fan-out    a task per executor, and the group's   verbs/fan_out.py, verbs/group_verbs.py
+               later requests, status, share, cancel
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 
 from ..commands import Command
 from ..decide import Target, choose_branch, latest, latest_task, make_plan, wants_fresh_task
+from ..group import GROUP, is_group, latest_work, route
 from ..session import Session
-from . import cancel, help, rerun, share, start, status
+from . import cancel, fan_out, group_verbs, help, rerun, share, start, status
 
 
 def dispatch(session: Session, command: Command, payload: dict[str, Any], target: Target) -> int:
@@ -31,6 +34,14 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
     markers = github.thread_markers(session.issue) if session.issue is not None else []
     earlier = latest(m for m in markers if m.marker.request == trigger.request_key)
     session.acknowledge(answered=earlier is not None)
+    work = latest_work(markers)
+    if is_group(work) and command.verb in ("status", "share", "cancel"):
+        assert work is not None
+        if command.verb == "status":
+            return group_verbs.status(session, work)
+        if command.verb == "share":
+            return group_verbs.share(session, work)
+        return group_verbs.cancel(session, work, markers)
     if command.verb == "status":
         return status.run(session, latest_task(markers))
     if command.verb == "share":
@@ -57,6 +68,8 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
         visibility=settings.visibility,
     )
     if earlier is not None:  # a re-run of this request
+        if earlier.marker.kind == GROUP and fan_out.starts_none(earlier):
+            return fan_out.rerun(session, earlier, target)
         if earlier.marker.kind == "task" and earlier.marker.task_id:
             return rerun.already_started(session, earlier, plan, target)
         if earlier.marker.kind in ("queued", "dropped"):  # waiting in the queue, or dropped from it
@@ -64,9 +77,15 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
         if earlier.marker.kind in ("pending", "unknown"):  # a task may exist: never pay twice
             return rerun.outcome_unknown(session, earlier)
         session.answer.adopt(earlier.comment_id)  # it failed before: try again in the same comment
+    if command.executors:
+        return fan_out.start(session, plan, target, command.executors)
+    if work is not None and is_group(work) and trigger.kind != "direct":
+        to = route(command, work.marker)  # the group's tasks (all, or the one named), or a fresh start
+        if isinstance(to, list):
+            return fan_out.send(session, plan, target, work, to)
     # A direct prompt is a workflow step's own job, not a turn in the thread's conversation:
     # two such steps in one run start a task each.
-    fresh = wants_fresh_task(command) or trigger.kind == "direct"
+    fresh = wants_fresh_task(command) or trigger.kind == "direct" or is_group(work)
     continue_from = None if fresh else latest_task(markers)
     if continue_from is not None and continue_from.marker.status == "canceled":
         continue_from = None  # canceled (deleted on Rebyte): the thread starts over

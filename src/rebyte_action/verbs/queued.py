@@ -52,6 +52,7 @@ class Snapshot:
     since: datetime
     first_read: datetime
     by_comment: dict[int, list[ThreadMarker]] = field(default_factory=dict)
+    ended: frozenset[str] = frozenset()  # tasks seen ending since the markers were read
 
     @classmethod
     def read(cls, github: GitHub, since: datetime) -> Snapshot:
@@ -70,7 +71,9 @@ class Snapshot:
         return [m for found in self.by_comment.values() for m in found]
 
     def state(self, limits: Limits) -> RepoState:
-        return read_state(self.markers(), now=datetime.now(UTC), queue_hours=limits.queue_hours)
+        return read_state(
+            self.markers(), now=datetime.now(UTC), queue_hours=limits.queue_hours, ended=self.ended
+        )
 
     def _merge(self, markers: list[ThreadMarker]) -> None:
         fresh: dict[int, list[ThreadMarker]] = {}
@@ -358,8 +361,8 @@ def reconcile_queue(
     summary's lines about the queue.
     """
     limits = session.limits
-    snapshot = Snapshot(github, listing_since(session), datetime.now(UTC))
-    snapshot._merge([m for m in markers if not (m.marker.task_id in ended and m.marker.kind == "task")])
+    snapshot = Snapshot(github, listing_since(session), datetime.now(UTC), ended=frozenset(ended))
+    snapshot._merge(markers)
     expired = expire(session, github, snapshot, limits)
     started: list[str] = []
     if snapshot.state(limits).queue:

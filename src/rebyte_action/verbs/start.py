@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
+from ..group import is_group, latest_work
 from ..rebyte import LimitExceededError, RebyteClient, RebyteError, TransportError
 from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
@@ -89,8 +90,11 @@ def _take_turn(session: Session) -> ThreadMarker | bool | None:
     deadline = time.monotonic() + settings.race_seconds
     pause = settings.poll_seconds
     while True:
+        markers = github.thread_markers(session.issue)
+        if is_group(latest_work(markers)):  # a fan-out answered meanwhile: no single task to join
+            return True
         turn = whose_turn(
-            github.thread_markers(session.issue),
+            markers,
             mine=mine,
             request=trigger.request_key,
             now=datetime.now(UTC),
@@ -134,17 +138,28 @@ def task_facts(
 
 def rebyte_failed(session: Session, error: RebyteError) -> int:
     """Say why nothing started; when a task may exist anyway, say where to look and send nothing again."""
+    what, detail, kind = failure_words(error)
+    return session.fail(what, detail, kind=kind)
+
+
+def failure_words(error: RebyteError) -> tuple[str, str, str]:
+    """A failed start in words: (what failed, why and what to do, the marker's kind).
+
+    The kind is "unknown" when the request may have started a task anyway (a re-run then starts
+    none), "failed" otherwise.
+    """
     if may_have_taken_effect(error):
-        return session.fail(
-            "Rebyte did not answer clearly",
+        what = "Rebyte did not answer clearly"
+        detail = (
             "The request reached Rebyte, but the answer was lost or broken, so the task may have "
             "started. It was not sent again, so that nothing is paid for twice: look for it at "
-            f"https://app.rebyte.ai before asking again. ({describe_rebyte_error(error)})",
-            kind="unknown",  # a re-run of this request must not send it again either
+            f"https://app.rebyte.ai before asking again. ({describe_rebyte_error(error)})"
         )
+        return what, detail, "unknown"  # a re-run of this request must not send it again either
     if isinstance(error, TransportError):
-        return session.fail("Could not reach Rebyte", str(error))
-    return session.fail("Rebyte could not start the task", describe_rebyte_error(error))
+        return "Could not reach Rebyte", str(error), "failed"
+    what = "Rebyte could not start the task"
+    return what, describe_rebyte_error(error), "failed"
 
 
 def _create(session: Session, rebyte: RebyteClient, plan: Plan) -> TaskFacts:

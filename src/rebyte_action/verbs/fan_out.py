@@ -1,0 +1,184 @@
+"""Fan-out: one request, a task per executor side by side; and later requests sent to the group.
+
+    ⏳ pending answer  →  POST /v1/tasks per executor  →  [check run each]  →  group answer  →  [follow all]
+
+A create that fails does not stop the others; its row says why, in the words a single
+failure gets. The step fails when any task could not be started (or, when it waits, when
+any did not complete). A re-run of the request finds the group's marker and starts none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ..decide import Plan, Target
+from ..group import (
+    as_single,
+    asked,
+    executor_of,
+    failed_member,
+    group_of,
+    member_of,
+    overall,
+    started,
+    with_member,
+)
+from ..group_report import check_run_name, group_comment
+from ..group_track import follow_group
+from ..rebyte import RebyteClient, RebyteError
+from ..report import RUNNING, Marker, TaskFacts, ThreadMarker
+from ..session import EXIT_FAILED, EXIT_OK, Session
+from ..track import open_check_run
+from . import follow_up
+from .start import _create, _set_visibility, failure_words
+
+
+def start(session: Session, plan: Plan, target: Target, executors: Sequence[str]) -> int:
+    """POST /v1/tasks once per executor (same prompt and branch), answer with them side by side."""
+    session.answer.pending(continuing=False)
+    members: list[Marker | TaskFacts] = []
+    with session.rebyte() as rebyte:
+        for executor in executors:
+            try:
+                facts = _create(session, rebyte, replace(plan, executor=executor))
+            except RebyteError as error:
+                members.append(_failed(session, executor, error, "start"))
+                continue
+            session.workflow.log(f"Rebyte task {facts.task_id} started ({executor}): {facts.url}")
+            if plan.visibility:
+                facts = _set_visibility(session, rebyte, facts, plan.visibility)
+            members.append(facts)
+        return _answer(session, rebyte, members, target, continued=False)
+
+
+def send(session: Session, plan: Plan, target: Target, found: ThreadMarker, to: Sequence[Marker]) -> int:
+    """POST the prompt to each task of the thread's group in ``to``; the others stay in the group."""
+    session.answer.pending(continuing=True)
+    chosen = {m.task_id for m in to}
+    members: list[Marker | TaskFacts] = []
+    with session.rebyte() as rebyte:
+        for member in started(found.marker):
+            executor = executor_of(member)
+            if member.task_id not in chosen:
+                members.append(replace(member, kind="member"))
+                continue
+            try:
+                facts = follow_up.send(session, rebyte, plan, as_single(found, member))
+            except RebyteError as error:
+                members.append(
+                    replace(
+                        _failed(session, executor, error, "send"),
+                        task_id=member.task_id,
+                        url=member.url,
+                        workspace_id=member.workspace_id,
+                        facts=member.facts,
+                    )
+                )
+                continue
+            if facts is None:  # 404: deleted on Rebyte
+                why = "not sent: the task was deleted on Rebyte"
+                members.append(replace(member, kind="failed", status="canceled", detail=why))
+                continue
+            session.workflow.log(f"Rebyte task {facts.task_id} continued ({executor}): {facts.url}")
+            if plan.visibility:  # as for one task: the request's visibility applies to each
+                facts = _set_visibility(session, rebyte, facts, plan.visibility)
+            members.append(facts)
+        return _answer(session, rebyte, members, target, continued=True)
+
+
+def _failed(session: Session, executor: str, error: RebyteError, doing: str) -> Marker:
+    what, detail, kind = failure_words(error)
+    if doing == "send":
+        what = what.replace("start the task", "take the prompt")
+    session.workflow.error(f"{executor}: {what}: {detail}")
+    return failed_member(executor, f"{what}: {detail}", kind=kind)
+
+
+def _answer(
+    session: Session,
+    rebyte: RebyteClient,
+    members: Sequence[Marker | TaskFacts],
+    target: Target,
+    *,
+    continued: bool,
+) -> int:
+    """Check runs for the tasks that exist, the group answer, then follow them when the step waits."""
+    settings, trigger, outcome = session.settings, session.trigger, session.outcome
+    assert trigger is not None
+    following = settings.following
+    done: list[Marker] = []
+    for item in members:
+        if isinstance(item, Marker):
+            done.append(item)
+            continue
+        check_run = None
+        if settings.check_run:
+            check_run = open_check_run(
+                session.github,
+                session.workflow,
+                item,
+                target.head_sha or settings.sha or None,
+                handed_over=not following,
+                name=check_run_name(item.executor or "?"),
+            )
+        done.append(member_of(item, RUNNING if following or check_run else None, check_run))
+    group = group_of(trigger.request_key, done)
+    outcome.group = group
+    first = next((m for m in asked(group)), None)
+    outcome.facts = TaskFacts.from_marker(first) if first else None
+    outcome.status = "running" if first else ""
+    failed = [m for m in group.members if m.kind in ("failed", "unknown")]
+    verb = "continued" if continued else "started"
+    outcome.headline = f"{len(asked(group))} of {len(asked(group)) + len(failed)} tasks {verb}"
+    session.answer.write(group_comment(group, continued=continued))
+    if first is None:
+        outcome.failed = True
+        session.react("confused")
+        return EXIT_FAILED
+    if following:
+        code = follow_group(session, rebyte, group, continued=continued)
+        return EXIT_FAILED if failed else code
+    if failed:
+        outcome.failed = True
+        session.react("confused")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def starts_none(found: ThreadMarker) -> bool:
+    """Whether a re-run of the request that answered with ``found``'s group must start nothing:
+    true unless every create failed outright (then it tries again, in the same comment)."""
+    return any(m.task_id or m.kind == "unknown" for m in found.marker.members)
+
+
+def rerun(session: Session, found: ThreadMarker, target: Target) -> int:
+    """The request already has its group: report it as its answer last showed it, start nothing,
+    and follow its tasks (GET each) when the step waits."""
+    group = found.marker
+    session.workflow.log(f"This request already started its tasks (comment {found.comment_id})")
+    session.answer.adopt(found.comment_id)
+    outcome, settings = session.outcome, session.settings
+    outcome.group = group
+    tasks = asked(group)
+    outcome.facts = TaskFacts.from_marker(tasks[0]) if tasks else None
+    outcome.headline = "already started by an earlier attempt of this run; nothing new started"
+    continued = bool(outcome.facts and outcome.facts.continued)
+    if not settings.following or not tasks:
+        outcome.status = overall([m.status or "running" for m in tasks])
+        outcome.detail = "Statuses as last reported in the answer; not read again."
+        return EXIT_OK
+    if settings.check_run:
+        for member in tasks:
+            if member.check_run is None:
+                check_run = open_check_run(
+                    session.github,
+                    session.workflow,
+                    TaskFacts.from_marker(member),
+                    target.head_sha or settings.sha or None,
+                    handed_over=False,
+                    name=check_run_name(executor_of(member)),
+                )
+                group = with_member(group, replace(member, check_run=check_run))
+    with session.rebyte() as rebyte:
+        return follow_group(session, rebyte, group, continued=continued)
