@@ -109,7 +109,8 @@ def test_the_lowest_live_claim_wins_and_claims_take_places() -> None:
         at(40, Marker("claim", facts=claim)),
     )
     assert won_claim(found, 10, 40) and not won_claim(found, 10, 41)
-    assert blocked_by(found, Limits(max_running=1), "z", ticket=41) is not None  # claim 40 takes the place
+    assert blocked_by(found, Limits(max_running=1), "z", ticket=42) is not None  # claim 40 takes the place
+    assert blocked_by(found, Limits(max_running=2), "z", ticket=42) is None  # claim 41 backs off: none
     assert blocked_by(found, Limits(max_running=1), "z", ticket=40) is None
 
 

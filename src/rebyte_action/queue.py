@@ -158,6 +158,8 @@ def read_state(
     state.queue.sort(key=lambda w: w.comment_id)
     for ids in state.claims.values():
         ids.sort()
+        for loser in ids[1:]:  # a later claim on the same request backs off: it takes no place
+            state.tickets.pop(loser, None)
     return state
 
 
