@@ -754,7 +754,8 @@ def test_when_github_fails_after_creation_the_url_still_reaches_log_outputs_and_
 def test_a_re_run_after_github_lost_the_answer_starts_no_second_task(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
-    github.fail("PATCH", f"{R}/issues/comments/", 500, times=1)
+    # An edit is sent again after a 5xx (twice): three in a row lose the answer for good.
+    github.fail("PATCH", f"{R}/issues/comments/", 500, times=3)
     event = comment_event("/rebyte fix")
     assert action.run("issue_comment", event).returncode == 1
     second = action.run("issue_comment", event)

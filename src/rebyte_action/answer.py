@@ -48,10 +48,36 @@ class Answer:
         if issue is None or github is None:
             return
         if self.comment_id is None:
-            self.comment_id = github.comment(issue, body).id
+            self.comment_id = self._post(github, issue, body)
         else:
             github.edit_comment(issue, self.comment_id, body)
         session.outcome.comment_id = str(self.comment_id)
+
+    def _post(self, github: GitHub, issue: int, body: str) -> int:
+        """POST the answer: its id. When GitHub's answer is lost (a 5xx, a dropped connection),
+        the comment may exist: the thread is read (GET) and a comment with this request's marker
+        is taken as the answer; only when there is none is the answer posted again, once."""
+        try:
+            return github.comment(issue, body).id
+        except GitHubError as error:
+            request = self._session.trigger.request_key if self._session.trigger else None
+            if not error.maybe_applied or request is None:
+                raise
+            lost = f"HTTP {error.status}" if error.status else "a lost connection"
+        mine = [
+            m.comment_id
+            for m in github.thread_markers(issue)
+            if m.marker.request == request and m.marker.kind != "reply"
+        ]
+        workflow = self._session.workflow
+        if mine:
+            workflow.log(f"GitHub posted the answer although its reply was lost ({lost}): going on with it")
+            github.edit_comment(issue, mine[-1], body)
+            return mine[-1]
+        workflow.log(
+            f"GitHub's reply to the answer was lost ({lost}) and the thread does not have it: posting it"
+        )
+        return github.comment(issue, body).id
 
 
 def show_state(

@@ -6,25 +6,42 @@ each method below is exactly the requests its docstring names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException
 
+from .github_retry import Failure, GiveUp, RetryPolicy, Tries, decide
 from .report import TRUSTED_ASSOCIATIONS, ThreadMarker, find_markers
 from .settings import Permission
 
+T = TypeVar("T")
+DEFAULT_POLICY = RetryPolicy()
+
 
 class GitHubError(Exception):
-    """A GitHub call failed; ``status`` is the HTTP status (0 when no answer came)."""
+    """A GitHub call failed; ``status`` is the HTTP status (0 when no answer came);
+    ``rate_limited`` when it was a rate limit the action would not wait out any longer;
+    ``maybe_applied`` when GitHub may have carried it out all the same (a 5xx or a lost answer)."""
 
-    def __init__(self, action: str, status: int, message: str):
+    def __init__(
+        self,
+        action: str,
+        status: int,
+        message: str,
+        *,
+        rate_limited: bool = False,
+        maybe_applied: bool = False,
+    ):
         self.status = status
+        self.rate_limited = rate_limited
+        self.maybe_applied = maybe_applied
         super().__init__(
             f"GitHub refused to {action}: HTTP {status}: {message}" if status else f"{action}: {message}"
         )
@@ -45,7 +62,24 @@ class PostedComment:
 
 
 class GitHub:
-    def __init__(self, token: str, api_url: str, repository: str, *, timeout: int = 20):
+    """The calls, each sent again when GitHub's answer allows it (see :mod:`.github_retry`).
+
+    ``sleep`` and ``clock`` (wall clock, epoch seconds) are injectable so that tests observe
+    the waits instead of waiting; ``on_wait`` hears one line before each wait.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        repository: str,
+        *,
+        timeout: int = 20,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        on_wait: Callable[[str], None] | None = None,
+    ):
         self._token = token
         self._repository = repository
         self._gh = Github(
@@ -54,17 +88,17 @@ class GitHub:
             timeout=timeout,
             user_agent="rebyte-action",
             per_page=100,
-            # Reads are retried; writes are not, so a comment is never posted twice.
-            retry=GithubRetry(
-                total=3, backoff_factor=0.5, allowed_methods=frozenset({"GET"}), max_rate_limit_wait=60
-            ),
-            # A run makes a handful of calls: PyGithub's pacing would only add seconds.
+            # Retries are this class's (``_call``): PyGithub's would wait out rate limits on
+            # reads only, with real sleeps, and pacing would only add seconds to a handful of calls.
+            retry=None,
             seconds_between_requests=None,
             seconds_between_writes=None,
             lazy=True,
         )
         self._repo = self._gh.get_repo(repository)
-        self.requests = 0  # requests sent (reads PyGithub retried count once)
+        self._policy, self._sleep, self._clock, self._on_wait = policy, sleep, clock, on_wait
+        self.requests = 0  # tries sent, a retried call once per try
+        self.waited = 0.0  # seconds waited for GitHub in all, against ``policy.budget``
 
     def __repr__(self) -> str:
         return f"GitHub(repository={self._repository!r})"
@@ -73,14 +107,15 @@ class GitHub:
         self._gh.close()
 
     def permission(self, login: str) -> Permission:
-        """GET /repos/{repo}/collaborators/{login}/permission: the user's role here."""
+        """GET /repos/{repo}/collaborators/{login}/permission: the user's role here (NONE on a 404:
+        not a collaborator, or no such user). Other refusals raise :class:`GitHubError`."""
+        url = f"{self._repo.url}/collaborators/{quote(login, safe='')}/permission"
         try:
-            with self._call("read the user's permission"):
-                _, data = self._gh.requester.requestJsonAndCheck(
-                    "GET", f"{self._repo.url}/collaborators/{quote(login, safe='')}/permission"
-                )
+            _, data = self._call(
+                "read the user's permission", lambda: self._gh.requester.requestJsonAndCheck("GET", url)
+            )
         except GitHubError as error:
-            if error.status == 404:  # not a collaborator, or no such user
+            if error.status == 404:
                 return Permission.NONE
             raise
         for value in (data.get("role_name"), data.get("permission")):
@@ -91,14 +126,19 @@ class GitHub:
         return Permission.NONE
 
     def react(self, content: str, *, issue: int, comment_id: int | None = None, review: bool = False) -> None:
-        """POST one reaction on a comment (issue or review comment) or on the issue/PR itself."""
-        with self._call(f"add the {content} reaction"):
+        """POST one reaction on a comment (issue or review comment) or on the issue/PR itself.
+
+        Safe to repeat: GitHub answers a reaction the user already gave with that one."""
+
+        def work() -> None:
             if comment_id is None:
                 self._repo.get_issue(issue).create_reaction(content)
             elif review:
                 self._repo.get_pull(issue).get_review_comment(comment_id).create_reaction(content)
             else:
                 self._repo.get_issue(issue).get_comment(comment_id).create_reaction(content)
+
+        self._call(f"add the {content} reaction", work)
 
     def unreact(
         self, content: str, login: str, *, issue: int, comment_id: int | None = None, review: bool = False
@@ -111,23 +151,25 @@ class GitHub:
             base = f"{self._repo.url}/pulls/comments/{comment_id}/reactions"
         else:
             base = f"{self._repo.url}/issues/comments/{comment_id}/reactions"
-        with self._call(f"read the {content} reactions"):
-            _, data = self._gh.requester.requestJsonAndCheck(
-                "GET", base, parameters={"content": content, "per_page": 100}
-            )
+        params = {"content": content, "per_page": 100}
+        _, data = self._call(
+            f"read the {content} reactions",
+            lambda: self._gh.requester.requestJsonAndCheck("GET", base, parameters=params),
+        )
         mine = [
             r["id"]
             for r in (data if isinstance(data, list) else [])
             if isinstance(r, dict) and (r.get("user") or {}).get("login") == login
         ]
+        send = self._gh.requester.requestJsonAndCheck
         for reaction_id in mine:
-            with self._call(f"take back the {content} reaction"):
-                self._gh.requester.requestJsonAndCheck("DELETE", f"{base}/{reaction_id}")
+            self._call(f"take back the {content} reaction", partial(send, "DELETE", f"{base}/{reaction_id}"))
         return len(mine)
 
     def pull(self, number: int) -> PullInfo:
         """GET /repos/{repo}/pulls/{number}: its head branch and where the head lives."""
-        with self._call(f"read pull request #{number}"):
+
+        def work() -> PullInfo:
             pull = self._repo.get_pull(number)
             head, base = pull.head, pull.base
             return PullInfo(
@@ -137,13 +179,16 @@ class GitHub:
                 base_repo=base.repo.full_name if base.repo is not None else None,
             )
 
+        return self._call(f"read pull request #{number}", work)
+
     def thread_markers(self, issue: int) -> list[ThreadMarker]:
         """GET /repos/{repo}/issues/{issue}/comments (every page): the markers of this action's answers.
 
         Only comments by bots or by people with a say in the repository are believed, so
         that nobody can point the action at a task by pasting a marker.
         """
-        with self._call(f"read the comments of #{issue}"):
+
+        def work() -> list[ThreadMarker]:
             found: list[ThreadMarker] = []
             for comment in self._repo.get_issue(issue).get_comments():
                 body = comment.body or ""
@@ -165,6 +210,8 @@ class GitHub:
                 )
             return found
 
+        return self._call(f"read the comments of #{issue}", work)
+
     def repository_markers(self, since: datetime) -> list[ThreadMarker]:
         """GET /repos/{repo}/issues/comments?sort=created&direction=desc&since=… (every page, 100 a page):
         the markers in every issue and pull request thread here, newest comment first.
@@ -178,8 +225,10 @@ class GitHub:
         page = 1
         while True:
             params = {"sort": "created", "direction": "desc", "since": stamp, "per_page": 100, "page": page}
-            with self._call("list the repository's comments"):
-                headers, data = self._gh.requester.requestJsonAndCheck("GET", url, parameters=params)
+            headers, data = self._call(
+                "list the repository's comments",
+                partial(self._gh.requester.requestJsonAndCheck, "GET", url, parameters=params),
+            )
             for raw in data if isinstance(data, list) else []:
                 found.extend(_markers_of(raw))
             link = next((v for k, v in headers.items() if k.lower() == "link"), "")
@@ -188,15 +237,19 @@ class GitHub:
             page += 1
 
     def comment(self, issue: int, body: str) -> PostedComment:
-        """POST /repos/{repo}/issues/{issue}/comments."""
-        with self._call(f"comment on #{issue}"):
+        """POST /repos/{repo}/issues/{issue}/comments. Sent again only after a rate limit (which
+        GitHub did not carry out): after a 5xx or a lost answer the comment may exist already."""
+
+        def work() -> PostedComment:
             posted = self._repo.get_issue(issue).create_comment(body)
             return PostedComment(id=posted.id, url=posted.html_url)
 
+        return self._call(f"comment on #{issue}", work, repeatable=False)
+
     def edit_comment(self, issue: int, comment_id: int, body: str) -> None:
-        """PATCH /repos/{repo}/issues/comments/{comment_id}."""
-        with self._call("update the status comment"):
-            self._repo.get_issue(issue).get_comment(comment_id).edit(body)
+        """PATCH /repos/{repo}/issues/comments/{comment_id} (safe to repeat: the same body again)."""
+        comment = self._repo.get_issue(issue).get_comment(comment_id)  # lazy: no request
+        self._call("update the status comment", lambda: comment.edit(body))
 
     def delete_comment(self, comment_id: int) -> None:
         """DELETE /repos/{repo}/issues/comments/{comment_id}."""
@@ -206,8 +259,10 @@ class GitHub:
     def create_check_run(
         self, name: str, head_sha: str, *, details_url: str, external_id: str, title: str, summary: str
     ) -> int:
-        """POST /repos/{repo}/check-runs, in progress: its id."""
-        with self._call("create the check run"):
+        """POST /repos/{repo}/check-runs, in progress: its id. Not repeated after a 5xx (a second
+        check run could appear), only after a rate limit."""
+
+        def work() -> int:
             run = self._repo.create_check_run(
                 name,
                 head_sha,
@@ -218,34 +273,55 @@ class GitHub:
             )
             return run.id
 
+        return self._call("create the check run", work, repeatable=False)
+
     def update_check_run(self, check_run_id: int, *, title: str, summary: str) -> None:
         """PATCH /repos/{repo}/check-runs/{id}: new text, still in progress."""
-        with self._call("update the check run"):
-            self._repo.get_check_run(check_run_id).edit(output={"title": title, "summary": summary})
+        self._call(
+            "update the check run",
+            lambda: self._repo.get_check_run(check_run_id).edit(output={"title": title, "summary": summary}),
+        )
 
     def complete_check_run(self, check_run_id: int, *, conclusion: str, title: str, summary: str) -> None:
         """PATCH /repos/{repo}/check-runs/{id}: completed, with a conclusion."""
-        with self._call("complete the check run"):
-            self._repo.get_check_run(check_run_id).edit(
+        self._call(
+            "complete the check run",
+            lambda: self._repo.get_check_run(check_run_id).edit(
                 status="completed", conclusion=conclusion, output={"title": title, "summary": summary}
-            )
+            ),
+        )
 
-    @contextmanager
-    def _call(self, action: str) -> Iterator[None]:
-        """Turn PyGithub's and requests' errors into one GitHubError that never holds the token."""
-        self.requests += 1
-        try:
-            yield
-        except GithubException as error:
-            data = error.data
-            message = data.get("message") if isinstance(data, dict) else None
-            raise GitHubError(
-                action, error.status or 0, self._scrub(str(message or data or "no answer"))
-            ) from None
-        except requests.RequestException as error:
-            raise GitHubError(
-                f"could not {action}", 0, self._scrub(f"{type(error).__name__}: {error}")
-            ) from None
+    def _call(self, action: str, work: Callable[[], T], *, repeatable: bool = True) -> T:
+        """``work()``, sent again while :func:`.github_retry.decide` says so; its failure as one
+        :class:`GitHubError` that never holds the token. ``repeatable``: a second try can do no harm."""
+        tries = Tries()
+        while True:
+            self.requests += 1
+            try:
+                return work()
+            except GithubException as error:
+                failure = Failure(error.status or 0, error.headers or {}, _message(error.data), repeatable)
+            except requests.RequestException as error:
+                failure = Failure(0, {}, f"{type(error).__name__}: {error}", repeatable)
+            verdict = decide(self._policy, failure, tries, waited=self.waited, now=self._clock())
+            if isinstance(verdict, GiveUp):
+                message = self._scrub(failure.message)
+                if verdict.note:
+                    message = f"{message} ({verdict.note})"
+                flags = {"rate_limited": verdict.rate_limited, "maybe_applied": verdict.maybe_applied}
+                if failure.status:
+                    raise GitHubError(action, failure.status, message, **flags)
+                raise GitHubError(f"could not {action}", 0, message, **flags)
+            if self._on_wait is not None:
+                self._on_wait(
+                    f"Waiting {verdict.seconds:g} s {verdict.reason}, then trying again to {action}"
+                )
+            self._sleep(verdict.seconds)
+            self.waited += verdict.seconds
+            if failure.status in (403, 429):
+                tries = Tries(tries.rate_limited + 1, tries.server_errors)
+            else:
+                tries = Tries(tries.rate_limited, tries.server_errors + 1)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
@@ -277,3 +353,18 @@ def _markers_of(raw: Any) -> list[ThreadMarker]:
         )
         for marker in find_markers(body)
     ]
+
+
+def _message(data: Any) -> str:
+    """GitHub's error message from an error's body: its ``message``, or what stood in for JSON."""
+    if isinstance(data, dict):
+        if data.get("message"):
+            return str(data["message"])
+        raw = data.get("data")  # PyGithub's wrapping of a body that was not JSON
+        if isinstance(raw, str):
+            if raw.lstrip().startswith("<"):
+                return "an HTML page instead of GitHub's JSON (a proxy or gateway answered)"
+            return raw.strip()[:200] or "an empty answer"
+    if data in (None, "", b""):
+        return "no answer"
+    return str(data)[:200]

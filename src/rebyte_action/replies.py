@@ -56,6 +56,14 @@ def permission_comment(login: str, have: str, need: str) -> str:
     )
 
 
+def permission_unknown_comment(login: str, need: str) -> str:
+    return reply_comment(
+        f"@{login}, starting a Rebyte task here needs **{need}** permission on this repository, "
+        "and GitHub would not tell this workflow yours, so nothing was started. A maintainer can "
+        "start it for you."
+    )
+
+
 def fork_comment(head_repo: str) -> str:
     return reply_comment(
         f"This pull request comes from the fork `{head_repo}`, and this workflow does not start "

@@ -17,7 +17,7 @@ from .decide import Target, bot_allowed, prompt_too_long, read_command
 from .events import Skip, parse_event
 from .github import GitHub, GitHubError
 from .reconcile import reconcile
-from .replies import fork_comment, permission_comment
+from .replies import fork_comment, permission_comment, permission_unknown_comment
 from .report import summary
 from .session import EXIT_FAILED, EXIT_OK, Outcome, Session
 from .settings import Permission, Settings
@@ -146,7 +146,18 @@ def _authorise(session: Session, github: GitHub) -> int | None:
         if trigger.kind == "direct":  # a schedule has no sender; the workflow itself asks
             return None
         return session.skip("the event names no sender, so who asked cannot be checked")
-    have = github.permission(actor.login)
+    try:
+        have = github.permission(actor.login)
+    except GitHubError as error:
+        if error.status != 403 or error.rate_limited:
+            raise
+        session.reply(permission_unknown_comment(actor.login, need.name.lower()))
+        return session.fail(
+            f"Not permitted: could not read @{actor.login}'s permission",
+            f"{error}. The job's token must be able to read the repository's collaborators "
+            "(a fine-grained token or a GitHub App needs the Metadata: read permission).",
+            comment=False,
+        )
     if have >= need:
         return None
     session.reply(permission_comment(actor.login, have.name.lower(), need.name.lower()))

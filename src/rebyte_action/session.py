@@ -67,7 +67,7 @@ class Session:
         if not self.ready("github"):
             return None
         token = self.settings.github_token.get_secret_value() if self.settings.github_token else ""
-        self.github = GitHub(token, self.settings.api_url, self.repository)
+        self.github = GitHub(token, self.settings.api_url, self.repository, on_wait=self.workflow.log)
         return self.github
 
     def ready(self, service: str) -> bool:

@@ -23,15 +23,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..loopback import BackgroundServer, QuietServer
+from .github_faults import Faults, GitHubFault
+from .github_rules import LEGACY_PERMISSION, REACTIONS, check_run_problem
 
 GHES_PREFIX = "/api/v3"
-LEGACY_PERMISSION = {
-    "admin": "admin",
-    "maintain": "write",
-    "write": "write",
-    "triage": "read",
-    "read": "read",
-}
 
 
 @dataclass
@@ -48,15 +43,6 @@ class GitHubRequest:
 
 
 @dataclass
-class _Failure:
-    method: str
-    route_prefix: str
-    status: int
-    times: int
-    message: str
-
-
-@dataclass
 class FakeGitHubState:
     permissions: dict[str, str] = field(default_factory=dict)
     default_permission: str | None = "read"  # None: unknown users get 404
@@ -65,7 +51,6 @@ class FakeGitHubState:
     reactions: list[dict[str, Any]] = field(default_factory=list)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[GitHubRequest] = field(default_factory=list)
-    failures: list[_Failure] = field(default_factory=list)
     actor: dict[str, Any] = field(
         default_factory=lambda: {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
     )
@@ -81,6 +66,7 @@ class FakeGitHub(BackgroundServer):
         self.state = FakeGitHubState()
         self.lock = threading.RLock()
         self._ids = itertools.count(900_000_001)
+        self.faults = Faults()
         super().__init__(_Handler, host, port, _Server)
         server = self._server
         assert isinstance(server, _Server)
@@ -163,8 +149,11 @@ class FakeGitHub(BackgroundServer):
         message: str = "Server Error",
     ) -> None:
         """Answer the next ``times`` matching requests with ``status`` (``-1``: all of them)."""
-        with self.lock:
-            self.state.failures.append(_Failure(method, route_prefix, status, times, message))
+        self.faults.add(GitHubFault(method, route_prefix, status, message=message, times=times))
+
+    def fault(self, method: str, route_prefix: str, **how: Any) -> GitHubFault:
+        """Add a :class:`~.github_faults.GitHubFault` (kind, status, message, headers, times, after)."""
+        return self.faults.add(GitHubFault(method, route_prefix, **how))
 
     # -- reading ---------------------------------------------------------------------
 
@@ -211,18 +200,15 @@ class FakeGitHub(BackgroundServer):
         self.state.comments.setdefault(issue, []).append(comment)
         return comment
 
-    def handle(self, request: GitHubRequest, prefix: str) -> tuple[int, Any, dict[str, str]]:
+    def handle(self, request: GitHubRequest, prefix: str) -> tuple[int, Any, dict[str, str]] | GitHubFault:
+        """The answer to one request: (status, JSON body, headers), or the fault that replaces it."""
         with self.lock:
             self.state.requests.append(request)
-            for failure in self.state.failures:
-                if (
-                    failure.times != 0
-                    and request.method == failure.method
-                    and request.route.startswith(failure.route_prefix)
-                ):
-                    failure.times -= 1 if failure.times > 0 else 0
-                    return failure.status, {"message": failure.message}, {}
-            return self._route(request, prefix)
+            fault = self.faults.take(request.method, request.route)
+            if fault is not None and not fault.after:
+                return fault
+            answer = self._route(request, prefix)
+            return fault or answer
 
     def _route(self, request: GitHubRequest, prefix: str) -> tuple[int, Any, dict[str, str]]:
         repo = f"/repos/{self.repository}"
@@ -245,7 +231,7 @@ class FakeGitHub(BackgroundServer):
             )
         ):
             content = (request.body or {}).get("content")
-            if content not in ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"):
+            if content not in REACTIONS:
                 return 422, {"message": "Validation Failed"}, {}
             on = rest.rsplit("/reactions", 1)[0]
             for existing in self.state.reactions:  # GitHub answers 200 with the one already there
@@ -297,7 +283,7 @@ class FakeGitHub(BackgroundServer):
             body = request.body or {}
             if not body.get("name") or not body.get("head_sha"):
                 return 422, {"message": "Invalid request. name and head_sha are required"}, {}
-            problem = _check_run_problem(body)
+            problem = check_run_problem(body)
             if problem:
                 return 422, {"message": f"Invalid request. {problem}"}, {}
             run_id = next(self._ids)
@@ -315,7 +301,7 @@ class FakeGitHub(BackgroundServer):
             if run is None:
                 return 404, {"message": "Not Found"}, {}
             body = request.body or {}
-            problem = _check_run_problem(body)
+            problem = check_run_problem(body)
             if problem:
                 return 422, {"message": f"Invalid request. {problem}"}, {}
             run.update(body)
@@ -376,35 +362,6 @@ class FakeGitHub(BackgroundServer):
         return 200, chunk, headers
 
 
-CHECK_RUN_CONCLUSIONS = (
-    "action_required",
-    "cancelled",
-    "failure",
-    "neutral",
-    "success",
-    "skipped",
-    "timed_out",
-)
-
-
-def _check_run_problem(body: dict[str, Any]) -> str | None:
-    """What GitHub would refuse in a check run's body (create or update), or None."""
-    status, conclusion = body.get("status"), body.get("conclusion")
-    if status is not None and status not in ("queued", "in_progress", "completed"):
-        return f"status {status!r} is not queued, in_progress or completed"
-    if conclusion is not None and conclusion not in CHECK_RUN_CONCLUSIONS:
-        return f"conclusion {conclusion!r} is not one of {', '.join(CHECK_RUN_CONCLUSIONS)}"
-    if status == "completed" and not conclusion:
-        return "conclusion is required when status is completed"
-    output = body.get("output")
-    if output is not None:
-        if not isinstance(output, dict) or not output.get("title") or not output.get("summary"):
-            return "output needs a title and a summary"
-        if len(output["summary"]) > 65535 or len(output.get("text") or "") > 65535:
-            return "output summary and text are at most 65535 characters"
-    return None
-
-
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -438,7 +395,11 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             authorization=self.headers.get("Authorization"),
         )
-        status, answer, headers = self.server.fake.handle(request, prefix)
+        result = self.server.fake.handle(request, prefix)
+        if isinstance(result, GitHubFault):
+            result.answer(self)
+            return
+        status, answer, headers = result
         payload = b"" if status == 204 else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
