@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c 'import h
 help:
 	@echo "make demo   - run the action end to end on the local emulator and the fake GitHub"
 	@echo "make try-event EVENT=event.json [ARGS='--input wait=true'] - the action on your own event"
-	@echo "make test   - run the whole test suite"
+	@echo "make test   - run the whole test suite (but the load tests)"
+	@echo "make test-load - the load tests: 50 clients on the emulator, 20 runs of the action at once"
 	@echo "make lint   - ruff, mypy --strict, GitHub schemas for action.yml and workflows, zizmor, hadolint"
 	@echo "make container-test - build the action's image and run it in a Docker engine of its own"
 	@echo "make container-figures - the image's size, start-up and build times"
@@ -28,6 +29,11 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+# The tests marked load (tests/test_load.py: many clients and runs at once), left out of make test.
+.PHONY: test-load
+test-load: $(STAMP)
+	$(BIN)/python -m pytest -q --run-load -m load $(PYTEST_ARGS)
 
 # Python (ruff, mypy --strict), action.yml and the workflows against GitHub's schemas (vendored
 # in check-jsonschema: no network), the workflows' security audit (zizmor, offline: every

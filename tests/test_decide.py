@@ -56,6 +56,16 @@ def test_a_canceled_task_is_no_task_to_continue() -> None:
     assert whose_turn([canceled], mine=11, request="comment:2", now=NOW, stale_after=FRESH) == "start"
 
 
+def test_a_second_delivery_of_the_same_request_is_a_duplicate_whatever_the_earlier_answer_shows() -> None:
+    task = ThreadMarker(10, Marker("task", task_id="t1", request="comment:1", status="running"))
+    for earlier in (pending(10, "comment:1"), task, ThreadMarker(10, Marker("unknown", request="comment:1"))):
+        turn = whose_turn([earlier], mine=11, request="comment:1", now=NOW, stale_after=FRESH)
+        assert turn == "duplicate"
+    # The first of the two answers starts the task: the later one is not its business.
+    later = [pending(11, "comment:1")]
+    assert whose_turn(later, mine=10, request="comment:1", now=NOW, stale_after=FRESH) == "start"
+
+
 def test_a_reaction_goes_to_the_request_its_key_names() -> None:
     assert reaction_target("comment:42", 7) == (7, 42, False)
     assert reaction_target("review_comment:43", 7) == (7, 43, True)

@@ -133,16 +133,22 @@ def latest_task(markers: Iterable[ThreadMarker]) -> ThreadMarker | None:
 
 def whose_turn(
     markers: Iterable[ThreadMarker], *, mine: int, request: str, now: datetime, stale_after: timedelta
-) -> ThreadMarker | Literal["start", "wait"]:
+) -> ThreadMarker | Literal["start", "wait", "duplicate"]:
     """After posting its pending answer (comment ``mine``), may this request start the thread's task?
 
     GitHub's comment ids grow with time, so among requests racing in one thread the one
     whose pending answer came first starts the task; the others wait for it, then continue it.
-    Returns the thread's task once there is one (not canceled), "wait" while an earlier
-    pending answer of another request (younger than ``stale_after``: older ones are
-    abandoned) has no task yet, and "start" otherwise.
+    Returns "duplicate" when an earlier answer of this same request is there (GitHub
+    delivered it twice, and another run answers it), the thread's task once there is one
+    (not canceled), "wait" while an earlier pending answer of another request (younger than
+    ``stale_after``: older ones are abandoned) has no task yet, and "start" otherwise.
     """
     markers = list(markers)
+    answered = ("pending", "task", "unknown")
+    if any(
+        m.marker.request == request and m.comment_id < mine and m.marker.kind in answered for m in markers
+    ):
+        return "duplicate"
     task = latest_task(markers)
     if task is not None and task.marker.status != "canceled":
         return task

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The standard library's listen backlog is 5: more clients connecting at once get resets.
+    request_queue_size = 128
     block_on_close = False
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away before its answer (it timed out) is no error worth a trace."""
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return
+        super().handle_error(request, client_address)
 
 
 class BackgroundServer:

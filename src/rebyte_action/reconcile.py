@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from .answer import show_state
+from .decide import describe_rebyte_error
 from .github import GitHub
 from .rebyte import NotFoundError, RebyteClient, RebyteError
 from .report import STATUS_ICONS, TaskFacts, TaskState, ThreadMarker, deleted_state, state_of
@@ -75,7 +76,15 @@ def reconcile(session: Session) -> int:
     if rows:
         with session.rebyte(transport=counter) as rebyte:
             oldest = min((m.created_at for r in rows for m in r.comments if m.created_at), default=None)
-            running = _still_running(rebyte, {r.task_id for r in rows}, oldest)
+            try:
+                running = _still_running(rebyte, {r.task_id for r in rows}, oldest)
+            except RebyteError as error:  # nothing is written: the next scheduled run looks again
+                return session.fail(
+                    "Could not list Rebyte's tasks",
+                    f"{describe_rebyte_error(error).rstrip('.')}. No comment or check run was changed; "
+                    "the next scheduled run tries again.",
+                    comment=False,
+                )
             for row in rows:
                 if row.task_id in running:
                     row.now = row.was

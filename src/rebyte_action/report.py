@@ -379,11 +379,16 @@ def check_run_text(facts: TaskFacts, state: TaskState, *, handed_over: bool = Fa
     return title, summary
 
 
+STARTING = "starting"
+
+
 def pending_comment(requested_by: str, request_key: str, *, continuing: bool) -> str:
     """The answer's first form, posted before the (slow) start, so a re-run can tell it began."""
     what = "Sending this to the thread's Rebyte task" if continuing else "Starting a Rebyte task"
     who = f" for @{requested_by}" if requested_by else ""
-    marker = Marker("pending", request=request_key, facts={"by": requested_by} if requested_by else None)
+    # "starting": a run is at work on it (a failure that keeps the pending kind has no status).
+    by = {"by": requested_by} if requested_by else None  # who asked: the queue counts places per person
+    marker = Marker("pending", request=request_key, status=STARTING, facts=by)
     return f"⏳ **{what}**{who}…\n\n{marker.render()}"
 
 

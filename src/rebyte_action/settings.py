@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
     # Not an input: how long a request waits for an earlier request's task in the same thread.
     race_seconds: float = Field(120.0, gt=0, validation_alias="REBYTE_ACTION_RACE_SECONDS")
+    # Not an input: how long an answer from Rebyte may take (None: the client's defaults).
+    rebyte_timeout: float | None = Field(None, gt=0, validation_alias="REBYTE_ACTION_TIMEOUT_SECONDS")
 
     # -- the runner's variables ------------------------------------------------------
     event_name: str = Field("", validation_alias="GITHUB_EVENT_NAME")

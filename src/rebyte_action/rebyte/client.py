@@ -65,6 +65,7 @@ def check_base_url(url: str) -> str:
 MAX_FILENAME_CHARS = 255
 MAX_PAGE_SIZE = 100
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_CREATE_TIMEOUT = 600.0  # creating a task blocks until its VM is up
 GITHUB_REPO_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 BASE_HEADERS = {"User-Agent": f"rebyte-action/{__version__}", "Accept": "application/json"}
 
@@ -130,7 +131,7 @@ class RebyteClient:
         *,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        create_timeout: float = 600.0,
+        create_timeout: float = DEFAULT_CREATE_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
@@ -342,8 +343,22 @@ class RebyteClient:
         return _parse(VisibilityChange, response)
 
     def delete_task(self, task_id: str) -> None:
-        """Soft-delete a task: ``DELETE /v1/tasks/{id}`` (204). It then answers 404."""
-        self._request("DELETE", _task_path(task_id), missing_ok_on_retry=True)
+        """Soft-delete a task: ``DELETE /v1/tasks/{id}`` (204). It then answers 404.
+
+        A success answer with a body that is not JSON (a proxy's HTML page) did not come from
+        Rebyte: :class:`UnexpectedResponse`, as the task may still be there.
+        """
+        response = self._request("DELETE", _task_path(task_id), missing_ok_on_retry=True)
+        if response.is_success and response.content.strip():
+            try:
+                response.json()
+            except ValueError:
+                raise UnexpectedResponse(
+                    f"DELETE {_display(response.url)} answered HTTP {response.status_code} "
+                    "with a body that is not JSON, not Rebyte's answer (a proxy or gateway answered): "
+                    "the task may not be deleted",
+                    status=response.status_code,
+                ) from None
 
     def wait_for_task(
         self,

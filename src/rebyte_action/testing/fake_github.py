@@ -37,6 +37,7 @@ class GitHubRequest:
     query: dict[str, list[str]]
     body: Any
     authorization: str | None
+    headers: dict[str, str] = field(default_factory=dict)  # every other header, as sent
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -394,6 +395,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(split.query),
             body=body,
             authorization=self.headers.get("Authorization"),
+            headers={k: v for k, v in self.headers.items() if k.lower() != "authorization"},
         )
         result = self.server.fake.handle(request, prefix)
         if isinstance(result, GitHubFault):

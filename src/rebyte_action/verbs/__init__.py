@@ -15,10 +15,11 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from typing import Any
 
 from ..commands import Command
-from ..decide import Target, choose_branch, latest, latest_task, make_plan, wants_fresh_task
+from ..decide import Plan, Target, choose_branch, latest, latest_task, make_plan, wants_fresh_task
 from ..group import GROUP, is_group, latest_work, route
 from ..session import Session
 from . import cancel, fan_out, group_verbs, help, rerun, share, start, status
@@ -67,6 +68,9 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
         skills=settings.skills,
         visibility=settings.visibility,
     )
+    plan = _without_secrets(session, plan)
+    if earlier is not None and earlier.marker.kind == "pending" and settings.run_attempt <= 1:
+        earlier = rerun.await_other_run(session, earlier, start.STALE_PENDING)  # delivered twice
     if earlier is not None:  # a re-run of this request
         if earlier.marker.kind == GROUP and fan_out.starts_none(earlier):
             return fan_out.rerun(session, earlier, target)
@@ -90,3 +94,22 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
     if continue_from is not None and continue_from.marker.status == "canceled":
         continue_from = None  # canceled (deleted on Rebyte): the thread starts over
     return start.run(session, plan, target, continue_from, fresh=fresh)
+
+
+def _without_secrets(session: Session, plan: Plan) -> Plan:
+    """``plan`` with the step's Rebyte key and GitHub token replaced by ``***`` wherever the
+    request wrote them: they are the asker's words, but never sent to Rebyte or shown back."""
+    changes: dict[str, Any] = {}
+    for item in fields(plan):
+        value = getattr(plan, item.name)
+        if isinstance(value, str) and session.scrub(value) != value:
+            changes[item.name] = session.scrub(value)
+        elif isinstance(value, tuple) and any(session.scrub(v) != v for v in value):
+            changes[item.name] = tuple(session.scrub(v) for v in value)
+    if not changes:
+        return plan
+    session.workflow.warning(
+        "The request holds this step's Rebyte key or GitHub token: replaced by *** in what is sent "
+        "to Rebyte. Anyone who can read the request has seen it: replace the secret."
+    )
+    return replace(plan, **changes)

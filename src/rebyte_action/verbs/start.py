@@ -8,14 +8,16 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
 from ..group import is_group, latest_work
 from ..rebyte import LimitExceededError, RebyteClient, RebyteError, TransportError
+from ..replies import addressed, reply_comment
 from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 from ..track import follow, open_check_run
-from . import follow_up, queued
+from . import follow_up, queued, rerun
 
 STALE_PENDING = timedelta(minutes=15)  # a pending answer older than this was abandoned by its run
 MAX_PAUSE = 5.0  # seconds between looks while waiting for an earlier request's task
@@ -32,6 +34,8 @@ def run(
     session.answer.pending(continuing=bool(continue_from))
     if continue_from is None and not fresh and session.issue is not None:
         turn = _take_turn(session)
+        if turn == "duplicate":
+            return rerun.delivered_twice(session)
         if turn is None:
             return session.fail(
                 "Not started: an earlier request in this thread is still starting its task",
@@ -79,9 +83,10 @@ def run(
         return follow(session, rebyte, facts, target, check_run)
 
 
-def _take_turn(session: Session) -> ThreadMarker | bool | None:
+def _take_turn(session: Session) -> ThreadMarker | bool | Literal["duplicate"] | None:
     """Re-read the thread (GET its comments) until it is this request's turn: the thread's task to
-    continue, True to start one, or None when an earlier request's task never came."""
+    continue, True to start one, None when an earlier request's task never came, or "duplicate"
+    when another run answers this same request."""
     settings, trigger, github = session.settings, session.trigger, session.github
     assert trigger is not None and github is not None and session.issue is not None
     mine = session.answer.comment_id
@@ -102,7 +107,7 @@ def _take_turn(session: Session) -> ThreadMarker | bool | None:
         )
         if turn == "start":
             return True
-        if isinstance(turn, ThreadMarker):
+        if turn == "duplicate" or isinstance(turn, ThreadMarker):
             return turn
         if time.monotonic() >= deadline:
             return None
@@ -179,8 +184,21 @@ def _set_visibility(session: Session, rebyte: RebyteClient, facts: TaskFacts, vi
     try:
         change = rebyte.set_visibility(facts.task_id, visibility)
     except RebyteError as error:
-        session.workflow.warning(
-            f"The task started, but its visibility could not be set to {visibility}: {error}"
+        problem = f"The task started, but its visibility could not be set to {visibility}"
+        session.workflow.warning(f"{problem}: {error}")
+        session.outcome.detail = f"{problem}: {describe_rebyte_error(error)}"
+        trigger = session.trigger
+        assert trigger is not None
+        request_url = trigger.comment.url if trigger.comment else None
+        phrase = session.settings.trigger_phrase
+        hint = f" Ask `{phrase} share` to try again." if visibility == "public" else ""
+        # Posted before the answer is edited to "started", which keeps the answer's id as the output.
+        session.reply(
+            reply_comment(
+                f"⚠️ {addressed(trigger.actor.login, request_url)}: the task started, but its visibility "
+                f"could not be set to {visibility} ({describe_rebyte_error(error)}).{hint}",
+                trigger.request_key,
+            )
         )
         return facts
     return replace(facts, share_url=change.share_url) if change.share_url else facts
