@@ -669,7 +669,8 @@ def test_a_rebyte_limit_is_reported_with_its_code(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
     emulator.add_fault(kind="status", status=429, retry_after=0, times=-1, match="POST /v1/tasks")
-    result = action.run("issue_comment", comment_event("/rebyte fix"))
+    # queue: false; with the default, the request waits in the queue instead (tests/test_queue.py)
+    result = action.run("issue_comment", comment_event("/rebyte fix"), queue="false")
     assert result.returncode == 1
     assert "`limit_exceeded`" in github.comments(1)[0]["body"]
     assert result.outputs["task-id"] == ""

@@ -40,6 +40,12 @@ def add_parser(sub: Any) -> None:
         metavar="JSON",
         help='inject a fault, e.g. \'{"kind": "status", "status": 429, "retry_after": 1}\' (repeatable)',
     )
+    emulator.add_argument(
+        "--max-running",
+        type=int,
+        default=0,
+        help="the account's limit: creates answer 429 limit_exceeded while this many tasks run (0: none)",
+    )
     emulator.add_argument("--key-prefix", default="rbk_", help="keys must start with this (default rbk_)")
     emulator.add_argument("--app-url", default="https://app.rebyte.ai", help="base of task URLs")
     emulator.add_argument("--seed", type=int, default=None, help="seed for --error-rate")
@@ -70,6 +76,8 @@ def _serve(args: argparse.Namespace) -> int:
         faults = [Fault.from_json(json.loads(text)) for text in args.fault]
     except (ValueError, TypeError) as error:
         raise UsageError(f"--fault: {error}") from None
+    if args.max_running < 0:
+        raise UsageError("--max-running: must be 0 (no limit) or more")
     if not 0 <= args.error_rate <= 1:
         raise UsageError("--error-rate: must be between 0 and 1")
     config = EmulatorConfig(
@@ -81,6 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         app_url=args.app_url.rstrip("/"),
         faults=faults,
+        max_running=args.max_running,
     )
     try:
         emulator = Emulator(config, host=args.host, port=args.port, verbose=args.verbose)

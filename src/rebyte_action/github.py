@@ -279,6 +279,11 @@ class GitHub:
         comment = self._repo.get_issue(issue).get_comment(comment_id)  # lazy: no request
         self._call("update the status comment", lambda: comment.edit(body))
 
+    def delete_comment(self, comment_id: int) -> None:
+        """DELETE /repos/{repo}/issues/comments/{comment_id}."""
+        url = f"{self._repo.url}/issues/comments/{comment_id}"
+        self._call("delete a comment", lambda: self._gh.requester.requestJsonAndCheck("DELETE", url))
+
     def create_check_run(
         self, name: str, head_sha: str, *, details_url: str, external_id: str, title: str, summary: str
     ) -> int:

@@ -29,6 +29,7 @@ class Outcome:
     headline: str = ""
     detail: str = ""
     failed: bool = False
+    queue: str = ""  # the queue's line in the step summary, when the run read it
     group: Marker | None = None  # a fan-out's tasks (``group.py``); ``facts`` is then its first task's
 
     def outputs(self) -> dict[str, str]:
@@ -82,6 +83,7 @@ class Outcome:
 
             detail = "\n\n".join(part for part in (group_summary(self.group), detail) if part)
             facts = None  # the table names every task
+        detail = "\n\n".join(part for part in (detail, self.queue) if part)
         workflow.summary(summary(facts, headline=headline, detail=detail))
 
 

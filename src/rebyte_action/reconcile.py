@@ -26,10 +26,11 @@ import httpx
 
 from .answer import show_state
 from .decide import describe_rebyte_error
-from .github import GitHub
+from .github import GitHub, GitHubError
 from .rebyte import NotFoundError, RebyteClient, RebyteError
 from .report import STATUS_ICONS, TaskFacts, TaskState, ThreadMarker, deleted_state, state_of
 from .session import EXIT_FAILED, EXIT_OK, Session
+from .verbs import queued
 
 PAGE = 100
 CLOCK_SLACK = timedelta(minutes=10)  # between GitHub's and Rebyte's clocks
@@ -57,12 +58,26 @@ class _Row:
     wrote: list[str] = field(default_factory=list)
 
 
+def _read_limits(session: Session, github: GitHub) -> None:
+    """The config file from the default branch (``GET …/contents/{path}``, no ref), for its
+    ``limits:``; a bad or unreadable file leaves the step's inputs in force, with a warning."""
+    from .config import ConfigError, fetch_config
+
+    path = session.settings.config_file
+    try:
+        session.config = fetch_config(github, path, None)
+    except (ConfigError, GitHubError) as error:
+        session.workflow.warning(f"Could not use {path}: {error}; the queue follows the step's inputs")
+
+
 def reconcile(session: Session) -> int:
     """One reconcile pass over the repository; the step summary is a table of what it saw and did."""
     settings = session.settings
     github = session.connect()
     if github is None or not session.ready("rebyte"):
         return EXIT_FAILED
+    if settings.config_file:  # its limits: decide how many queued requests may start
+        _read_limits(session, github)
     now = datetime.now(UTC)
     since = now - timedelta(days=settings.reconcile_days)
     markers = github.repository_markers(since)
@@ -95,6 +110,8 @@ def reconcile(session: Session) -> int:
     if groups:
         with session.rebyte(transport=counter) as rebyte:
             rows += settle_groups(session, github, rebyte, groups, now)
+    ended = {r.task_id for r in rows if r.now and r.now != r.was and not r.now.startswith("unknown")}
+    queue_lines = queued.reconcile_queue(session, github, markers, ended, counter)
     changed = [r for r in rows if r.wrote]
     session.outcome.headline = (
         f"reconciled: {len(changed)} of {len(rows)} open tasks ended since the last look"
@@ -109,6 +126,8 @@ def reconcile(session: Session) -> int:
         github_total=github.requests,
         rebyte_total=counter.sent,
     )
+    if queue_lines:
+        session.outcome.detail += "\n\n" + queue_lines
     session.workflow.log(session.outcome.headline)
     return EXIT_OK
 

@@ -408,7 +408,8 @@ def pending_comment(requested_by: str, request_key: str, *, continuing: bool) ->
     what = "Sending this to the thread's Rebyte task" if continuing else "Starting a Rebyte task"
     who = f" for @{requested_by}" if requested_by else ""
     # "starting": a run is at work on it (a failure that keeps the pending kind has no status).
-    marker = Marker("pending", request=request_key, status=STARTING)
+    by = {"by": requested_by} if requested_by else None  # who asked: the queue counts places per person
+    marker = Marker("pending", request=request_key, status=STARTING, facts=by)
     return f"⏳ **{what}**{who}…\n\n{marker.render()}"
 
 

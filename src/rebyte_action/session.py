@@ -16,6 +16,7 @@ from .config import RepositoryConfig
 from .events import Trigger
 from .github import GitHub, GitHubError
 from .outcome import EXIT_FAILED, EXIT_OK, Outcome
+from .queue import Limits, effective_limits
 from .rebyte import RebyteClient
 from .rebyte.client import DEFAULT_CREATE_TIMEOUT, DEFAULT_TIMEOUT
 from .report import failure_comment
@@ -40,6 +41,13 @@ class Session:
 
     def __post_init__(self) -> None:
         self.answer = Answer(self)
+
+    @property
+    def limits(self) -> Limits:
+        """This run's limits and queue settings: the inputs; the config file's ``limits:`` wins
+        key by key, once the run has read the file."""
+        found = self.config.limits.model_dump(by_alias=True, exclude_none=True) if self.config else None
+        return effective_limits(self.settings, found)
 
     @property
     def repository(self) -> str:

@@ -7,6 +7,7 @@ empty means its default.
 
 from __future__ import annotations
 
+import os
 import re
 from enum import IntEnum
 from typing import Annotated, Any
@@ -30,6 +31,9 @@ NUMBER_HINTS = {
     "timeout-minutes": "a number of minutes > 0",
     "reconcile-max": "a whole number of comments ≥ 1",
     "reconcile-days": "a number of days > 0",
+    "max-running": "a whole number of tasks ≥ 0 (0: no limit)",
+    "max-running-per-user": "a whole number of tasks ≥ 0 (0: no limit)",
+    "queue-hours": "a number of hours > 0",
 }
 
 
@@ -51,6 +55,12 @@ class Permission(IntEnum):
 def _input(name: str) -> AliasChoices:
     upper = name.upper()
     return AliasChoices(f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}")
+
+
+def _config_file_unset_or_empty() -> str:
+    """The ``config-file`` input when its variable is unset (action.yml's default) or empty ("": off)."""
+    present = any(name in os.environ for name in ("INPUT_CONFIG-FILE", "INPUT_CONFIG_FILE"))
+    return "" if present else DEFAULT_CONFIG_FILE
 
 
 def split_list(value: Any) -> list[str]:
@@ -106,9 +116,15 @@ class Settings(BaseSettings):
     reconcile_max: int = Field(200, ge=1, validation_alias=_input("reconcile-max"))
     reconcile_days: float = Field(14.0, gt=0, validation_alias=_input("reconcile-days"))
     # action.yml's default, which the runner passes; no variable at all means the same, and an
-    # empty value (`config-file: ''`) turns the file off.
-    config_file: str = Field(DEFAULT_CONFIG_FILE, validation_alias=_input("config-file"))
+    # empty value (`config-file: ''`) turns the file off (empty values are otherwise ignored).
+    config_file: str = Field(
+        default_factory=lambda: _config_file_unset_or_empty(), validation_alias=_input("config-file")
+    )
     attachments: bool = Field(True, validation_alias=_input("attachments"))
+    max_running: int = Field(0, ge=0, validation_alias=_input("max-running"))
+    max_running_per_user: int = Field(0, ge=0, validation_alias=_input("max-running-per-user"))
+    queue: bool = Field(True, validation_alias=_input("queue"))
+    queue_hours: float = Field(24.0, gt=0, validation_alias=_input("queue-hours"))
     # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
     # Not an input: how long a request waits for an earlier request's task in the same thread.
@@ -148,7 +164,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(ROLES)}")
         return cleaned
 
-    @field_validator("allow_forks", "check_run", "attachments", mode="before")
+    @field_validator("allow_forks", "check_run", "attachments", "queue", mode="before")
     @classmethod
     def _boolean(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value

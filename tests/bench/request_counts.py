@@ -94,6 +94,28 @@ def _bug_label(name: str) -> Callable[[], dict[str, Any]]:
     return event
 
 
+LIMITED = {"max_running": "1"}
+
+
+def _in_issue(number: int, body: str) -> Callable[[], dict[str, Any]]:
+    def event() -> dict[str, Any]:
+        payload = comment_event(body)
+        payload["issue"]["number"] = number
+        payload["comment"]["id"] = 492700000 + number
+        return payload
+
+    return event
+
+
+def _one_running(action: Action) -> None:
+    action.run("issue_comment", comment_event("/rebyte fix the typo"), **LIMITED)
+
+
+def _one_running_one_queued(action: Action) -> None:
+    _one_running(action)
+    action.run("issue_comment", _in_issue(2, "/rebyte and the docs")(), **LIMITED)
+
+
 FAN_OUT = "/rebyte --executor claude,codex fix the typo"
 
 
@@ -187,6 +209,29 @@ SCENARIOS = [
     ),
     Scenario(
         "a skipped event (no phrase)", "issue_comment", lambda: comment_event("LGTM, thanks"), (0, 0), {}
+    ),
+    Scenario(
+        "/rebyte on an issue, max-running: 1, room free",
+        "issue_comment",
+        lambda: comment_event("/rebyte fix the typo"),
+        (7, 1),
+        LIMITED,
+    ),
+    Scenario(
+        "/rebyte over max-running: queued",
+        "issue_comment",
+        _in_issue(2, "/rebyte and the docs"),
+        (7, 0),
+        LIMITED,
+        _one_running,
+    ),
+    Scenario(
+        "reconcile starting one queued request",
+        "schedule",
+        lambda: {"schedule": "*/10 * * * *"},
+        (5, 2),
+        {"mode": "reconcile", "max_running": "2"},
+        _one_running_one_queued,
     ),
     Scenario(
         "a re-run of the same request (wait off)",

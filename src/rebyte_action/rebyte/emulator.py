@@ -101,6 +101,8 @@ class EmulatorConfig:
     seed: int | None = None
     app_url: str = "https://app.rebyte.ai"
     faults: list[Fault] = field(default_factory=list)
+    # The account's limit: 0 is none; N refuses a create (429 limit_exceeded) while N tasks run.
+    max_running: int = 0
 
 
 @dataclass
@@ -196,7 +198,7 @@ class EmulatorState:
 
     # -- run-time settings -----------------------------------------------------------
 
-    TUNABLE = ("task_seconds", "provision_seconds", "latency", "error_rate")
+    TUNABLE = ("task_seconds", "provision_seconds", "latency", "error_rate", "max_running")
 
     def tunables(self) -> dict[str, float]:
         with self.lock:
@@ -216,7 +218,7 @@ class EmulatorState:
                 raise ValueError(f"config: {name} must be a number of 0 or more (error_rate at most 1)")
         with self.lock:
             for name, value in changes.items():
-                setattr(self.config, name, float(value))
+                setattr(self.config, name, int(value) if name == "max_running" else float(value))
 
     # -- faults ----------------------------------------------------------------------
 
@@ -326,6 +328,7 @@ class EmulatorState:
         files = self._files_from(body.get("files", []))
         workspace_id = body.get("workspaceId")
         with self.lock:
+            self._check_account_limit()
             if workspace_id is not None:
                 if not isinstance(workspace_id, str) or workspace_id not in self.workspaces:
                     raise _ApiError(404, f"workspace {workspace_id} not found")
@@ -354,6 +357,18 @@ class EmulatorState:
             "status": task.status(self.now()),
             "createdAt": _iso(task.created_at),
         }
+
+    def _check_account_limit(self) -> None:
+        """429 ``limit_exceeded`` (the contract's error body) while ``max_running`` tasks run."""
+        limit = self.config.max_running
+        if not limit:
+            return
+        now = self.now()
+        running = sum(1 for t in self.tasks.values() if not t.deleted and t.status(now) == "running")
+        if running >= limit:
+            raise _ApiError(
+                429, f"concurrent task limit reached: {running} tasks running, this account allows {limit}"
+            )
 
     def _files_from(self, raw: Any) -> list[dict[str, str]]:
         if not isinstance(raw, list):

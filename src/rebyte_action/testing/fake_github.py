@@ -323,6 +323,13 @@ class FakeGitHub(BackgroundServer):
             if body.get("conclusion"):  # a conclusion completes the run, as on GitHub
                 run["status"] = "completed"
             return 200, run, {}
+        if method == "DELETE" and (match := re.fullmatch(r"/issues/comments/(\d+)", rest)):
+            for comments in self.state.comments.values():
+                for comment in comments:
+                    if comment["id"] == int(match.group(1)):
+                        comments.remove(comment)
+                        return 204, None, {}
+            return 404, {"message": "Not Found"}, {}
         if method == "PATCH" and (match := re.fullmatch(r"/issues/comments/(\d+)", rest)):
             comment_id = int(match.group(1))
             for comments in self.state.comments.values():

@@ -13,12 +13,12 @@ from typing import Literal
 from .. import attachments
 from ..decide import Plan, Target, describe_rebyte_error, may_have_taken_effect, whose_turn
 from ..group import is_group, latest_work
-from ..rebyte import RebyteClient, RebyteError, TransportError
+from ..rebyte import LimitExceededError, RebyteClient, RebyteError, TransportError
 from ..replies import addressed, reply_comment
 from ..report import RUNNING, TaskFacts, ThreadMarker
 from ..session import EXIT_OK, Session
 from ..track import follow, open_check_run
-from . import follow_up, rerun
+from . import follow_up, queued, rerun
 
 STALE_PENDING = timedelta(minutes=15)  # a pending answer older than this was abandoned by its run
 MAX_PAUSE = 5.0  # seconds between looks while waiting for an earlier request's task
@@ -47,9 +47,19 @@ def run(
             )
         continue_from = turn if isinstance(turn, ThreadMarker) else None
     with session.rebyte() as rebyte:
+        creating = False
         try:
             facts = follow_up.send(session, rebyte, plan, continue_from) if continue_from else None
-            facts = facts or _create(session, rebyte, plan)
+            if facts is None:  # a new task: limits and the queue apply (never to a follow-up)
+                creating = True
+                held = queued.gate(session, rebyte, plan)
+                if held is not None:
+                    return held
+                facts = _create(session, rebyte, plan)
+        except LimitExceededError as error:
+            if creating and session.limits.queue and session.issue is not None:
+                return queued.hold(session, plan, f"Rebyte refused to start a task: {error.message}")
+            return rebyte_failed(session, error)
         except RebyteError as error:
             return rebyte_failed(session, error)
         session.outcome.facts = facts

@@ -1,0 +1,248 @@
+"""Limits and the queue, as pure decisions over the markers of the repository's answer comments.
+
+No request is made here. The state comes from the one paginated listing of the repository's
+comments (``GitHub.repository_markers``), whose hidden markers say, for every answer:
+
+- ``task`` not yet shown ended: a running task (its last known status; who asked in ``facts.by``);
+- ``pending`` (younger than ``STALE``): a run about to start a task, its requester in ``facts.by``;
+- ``claim`` (younger than ``STALE``): a run or reconciler about to start queued request ``facts.q``;
+- ``queued``: a request waiting, with everything needed to start it later (``facts``).
+
+Starters are ordered by the ids of their *ticket* comments (a pending answer, a claim), which
+GitHub hands out in the order the comments were made: a starter counts the tickets posted before
+its own as already running, so two starters at once never both take the last free place. This
+is the ordering rule of the thread race (``decide.whose_turn``).
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .decide import Plan
+from .report import ThreadMarker
+
+STALE = timedelta(minutes=15)  # a pending answer or a claim older than this was abandoned by its run
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many of this repository's tasks may run at once (0: no limit), and what happens over it.
+
+    ``max_running``: in all; ``per_user``: per requester; ``queue``: a request over a limit (or
+    refused by Rebyte with 429 ``limit_exceeded``) waits instead of failing; ``queue_hours``: a
+    queued request older than this is answered as expired.
+    """
+
+    max_running: int = 0
+    per_user: int = 0
+    queue: bool = True
+    queue_hours: float = 24.0
+
+    @property
+    def active(self) -> bool:
+        """Whether this action limits anything itself (then every run reads the queue)."""
+        return self.max_running > 0 or self.per_user > 0
+
+
+def effective_limits(settings: Any, file_limits: dict[str, Any] | None = None) -> Limits:
+    """The limits a run applies: the step's inputs, overridden key by key by the ``limits:``
+    section of ``.github/rebyte.yml`` (keys ``max-running``, ``max-running-per-user``, ``queue``,
+    ``queue-hours``; already validated) when there is one: the file wins."""
+    values = {
+        "max_running": settings.max_running,
+        "per_user": settings.max_running_per_user,
+        "queue": settings.queue,
+        "queue_hours": settings.queue_hours,
+    }
+    names = {
+        "max-running": "max_running",
+        "max-running-per-user": "per_user",
+        "queue": "queue",
+        "queue-hours": "queue_hours",
+    }
+    for key, value in (file_limits or {}).items():
+        name = names.get(key.replace("_", "-"))
+        if name is not None and value is not None:
+            values[name] = value
+    return Limits(
+        max_running=int(values["max_running"]),
+        per_user=int(values["per_user"]),
+        queue=bool(values["queue"]),
+        queue_hours=float(values["queue_hours"]),
+    )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A queued request: its answer comment (``comment_id``, in thread ``issue``) and its marker."""
+
+    comment_id: int
+    issue: int
+    requester: str
+    request: str
+    since: datetime | None
+    found: ThreadMarker
+
+
+@dataclass
+class RepoState:
+    """What the markers say: running tasks (id -> requester), live tickets, the queue in order."""
+
+    running: dict[str, str] = field(default_factory=dict)
+    tickets: dict[int, str] = field(default_factory=dict)  # ticket comment id -> requester
+    claims: dict[int, list[int]] = field(default_factory=dict)  # queued answer id -> claim ids, lowest first
+    queue: list[Waiting] = field(default_factory=list)
+    expired: list[Waiting] = field(default_factory=list)
+    abandoned: list[Waiting] = field(default_factory=list)  # claimed, but the claimant never reported
+
+
+def read_state(
+    markers: list[ThreadMarker], *, now: datetime, queue_hours: float, ended: frozenset[str] = frozenset()
+) -> RepoState:
+    """The repository's running tasks, tickets and queue from its markers (newest comment wins).
+
+    A fan-out's ``group`` marker counts each of its tasks; ``ended`` are tasks known to have ended
+    since the markers were read (the reconciler's own findings)."""
+    state = RepoState()
+    started_by: dict[str, tuple[int, str]] = {}
+    gone = set(ended)
+    answered: set[str] = set()  # requests whose newest answer is no longer queued
+    stale_claims: set[int] = set()  # queued answers with a claim left behind by a run that stopped
+    newest: dict[str, int] = {}
+    for found in markers:
+        marker = found.marker
+        if marker.request and found.comment_id > newest.get(marker.request, 0):
+            newest[marker.request] = found.comment_id
+    for found in markers:
+        marker, facts = found.marker, found.marker.facts or {}
+        by = facts.get("by") if isinstance(facts.get("by"), str) else ""
+        fresh = found.created_at is None or now - found.created_at < STALE
+        tasks = [marker] if marker.kind == "task" else list(marker.members) if marker.kind == "group" else []
+        for one in (t for t in tasks if t.task_id):
+            assert one.task_id is not None
+            who = by or (one.facts or {}).get("by") or ""
+            if one.is_final:
+                gone.add(one.task_id)
+            elif one.task_id not in started_by or found.comment_id < started_by[one.task_id][0]:
+                started_by[one.task_id] = (found.comment_id, str(who))
+        if tasks:
+            continue
+        if marker.kind == "pending" and fresh:
+            state.tickets[found.comment_id] = by or ""
+        elif marker.kind == "claim" and isinstance(facts.get("q"), int):
+            if fresh:
+                state.tickets[found.comment_id] = by or ""
+                state.claims.setdefault(facts["q"], []).append(found.comment_id)
+            else:
+                stale_claims.add(facts["q"])
+        elif marker.kind == "queued" and marker.request and found.issue is not None:
+            if newest.get(marker.request) != found.comment_id:
+                answered.add(marker.request)
+                continue
+            waiting = Waiting(
+                found.comment_id, found.issue, by or "", marker.request, found.created_at, found
+            )
+            too_old = found.created_at is not None and now - found.created_at > timedelta(hours=queue_hours)
+            (state.expired if too_old else state.queue).append(waiting)
+    state.running = {task: by for task, (_, by) in started_by.items() if task not in gone}
+    # A claim is deleted once its request shows the task; one left alone past STALE may have
+    # started a task that nobody recorded: never start that request again.
+    state.abandoned = [
+        w for w in state.queue if w.comment_id in stale_claims and w.comment_id not in state.claims
+    ]
+    state.queue = [w for w in state.queue if w not in state.abandoned]
+    state.queue.sort(key=lambda w: w.comment_id)
+    for ids in state.claims.values():
+        ids.sort()
+        for loser in ids[1:]:  # a later claim on the same request backs off: it takes no place
+            state.tickets.pop(loser, None)
+    return state
+
+
+def blocked_by(
+    state: RepoState,
+    limits: Limits,
+    requester: str,
+    *,
+    ticket: int | None,
+    ignore: frozenset[int] = frozenset(),
+) -> str | None:
+    """Which of this action's limits a new task for ``requester`` would pass, or None when it fits.
+
+    Running tasks and the tickets posted before ``ticket`` (all of them when None), except those
+    in ``ignore``, take places; the answer is a sentence for the queued comment.
+    """
+    earlier = [
+        by
+        for comment_id, by in state.tickets.items()
+        if comment_id not in ignore and (ticket is None or comment_id < ticket)
+    ]
+    taken = list(state.running.values()) + earlier
+    if limits.max_running and len(taken) >= limits.max_running:
+        return (
+            f"this repository's limit of {limits.max_running} running task(s) (`max-running`) is reached: "
+            f"{len(taken)} running or starting"
+        )
+    if limits.per_user and requester:
+        mine = sum(1 for by in taken if by == requester)
+        if mine >= limits.per_user:
+            return (
+                f"@{requester} has {mine} task(s) running or starting here, the limit per person "
+                f"(`max-running-per-user`) is {limits.per_user}"
+            )
+    return None
+
+
+def place(state: RepoState, comment_id: int) -> int:
+    """1-based place of queued answer ``comment_id`` in the repository's queue (last when absent)."""
+    before = sum(1 for w in state.queue if w.comment_id < comment_id)
+    return before + 1
+
+
+def won_claim(state: RepoState, queued: int, claim: int) -> bool:
+    """Whether ``claim`` is the lowest live claim on queued answer ``queued`` (and it still waits)."""
+    claims = state.claims.get(queued, [])
+    return any(w.comment_id == queued for w in state.queue) and bool(claims) and claims[0] == claim
+
+
+# -- a plan kept in the queued answer's marker -------------------------------------------
+
+
+def pack_plan(plan: Plan) -> dict[str, Any]:
+    """The plan in a marker's facts: the prompt deflated and base64'd (a prompt may hold anything)."""
+    data: dict[str, Any] = {
+        "branch": plan.branch,
+        "repo": plan.github_url,
+        "executor": plan.executor,
+        "model": plan.model,
+        "skills": list(plan.skills) or None,
+        "visibility": plan.visibility,
+        "prompt": base64.b64encode(zlib.compress(plan.prompt.encode(), 9)).decode(),
+    }
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def unpack_plan(facts: dict[str, Any]) -> Plan | None:
+    """The plan back from a queued marker's facts; None when it cannot be read."""
+    try:
+        prompt = zlib.decompress(base64.b64decode(str(facts["prompt"]), validate=True)).decode()
+        skills = facts.get("skills") or []
+        return Plan(
+            prompt=prompt,
+            executor=_text(facts.get("executor")),
+            model=_text(facts.get("model")),
+            skills=tuple(s for s in skills if isinstance(s, str)),
+            branch=str(facts["branch"]),
+            github_url=str(facts["repo"]),
+            visibility=_text(facts.get("visibility")),
+        )
+    except (KeyError, ValueError, TypeError, zlib.error, UnicodeDecodeError):
+        return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

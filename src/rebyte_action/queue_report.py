@@ -1,0 +1,86 @@
+"""What the queue writes for people: the queued answer, its ends (dropped, expired), claims, the summary line.
+
+Every text carries a hidden marker (``report.Marker``); ``queue.read_state`` reads them back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .replies import addressed, reply_comment
+from .report import Marker, when
+
+QUEUED = "⏸ **Queued**"
+
+
+def queued_comment(
+    *,
+    request_key: str,
+    facts: dict[str, Any],
+    why: str,
+    place: int,
+    trigger_phrase: str,
+    queue_hours: float,
+) -> str:
+    """The answer to a request over a limit: why it waits, its place, how to drop it."""
+    by = facts.get("by")
+    who = f" for @{by}" if by else ""
+    lines = [
+        f"{QUEUED}{who}: no task started yet, the request waits its turn.",
+        "",
+        f"- **Why:** {why}",
+        f"- **Place in this repository's queue:** {place}",
+        f"- It starts by itself once a place frees (oldest request first), or expires after "
+        f"{queue_hours:g} hours.",
+        f"- To drop it, comment `{trigger_phrase} cancel` in this thread.",
+    ]
+    return "\n".join(lines) + "\n\n" + Marker("queued", request=request_key, facts=facts).render()
+
+
+def ended_comment(what: str, detail: str, request_key: str) -> str:
+    """A queued request that will never start: dropped or expired (a ``dropped`` marker)."""
+    return f"🚫 **{what}**\n\n{detail}\n\n" + Marker("dropped", request=request_key).render()
+
+
+def expired_comment(request_key: str, since: datetime | None, queue_hours: float, trigger_phrase: str) -> str:
+    asked = f" since {when(since)}" if since else ""
+    return ended_comment(
+        "Not started: expired in the queue",
+        f"This request waited{asked}, longer than `queue-hours` ({queue_hours:g} h), so it was dropped "
+        f"and no task was started. Ask again with `{trigger_phrase} <prompt>` if it is still wanted.",
+        request_key,
+    )
+
+
+def dropped_comment(request_key: str, asker: str) -> str:
+    return ended_comment(
+        "Not started: dropped from the queue",
+        f"@{asker} dropped this request with `cancel` before it started; no task was started.",
+        request_key,
+    )
+
+
+def claim_comment(queued_answer: int, requester: str) -> str:
+    """A claim on a queued request, posted by whoever is about to start it; deleted once started."""
+    marker = Marker("claim", facts={"q": queued_answer, "by": requester or None})
+    return f"⏳ Starting a queued request…\n\n{marker.render()}"
+
+
+def queue_line(length: int, oldest: datetime | None, oldest_url: str | None) -> str:
+    """The step summary's queue line: its length and its oldest request."""
+    if not length:
+        return "Queue: empty."
+    link = f" ([request]({oldest_url}))" if oldest_url else ""
+    since = f" since {when(oldest)}" if oldest else ""
+    return f"Queue: {length} request(s) waiting; the oldest{link} waits{since}."
+
+
+def dropped_reply(count: int, asker: str, request_url: str | None, request_key: str, phrase: str) -> str:
+    """The answer to ``cancel`` in a thread with queued requests: they are dropped, a task goes on."""
+    return reply_comment(
+        f"🚫 {addressed(asker, request_url)}: {count} queued request(s) in this thread dropped; no task "
+        f"was started for them. A task already running in this thread goes on: `{phrase} cancel` "
+        "again stops it.",
+        request_key,
+    )
