@@ -75,7 +75,7 @@ class Row:
 
 def _create(fault: str) -> Row:
     if fault == "429 retry-after":
-        return Row("create", fault, 1, LIMIT, tasks=0)
+        return Row("create", fault, 0, "⏸ **Queued**", tasks=0)  # queue: true, the default
     return Row("create", fault, 1, MAY_HAVE, tasks=1 if fault in AFTER_WORK else 0)
 
 

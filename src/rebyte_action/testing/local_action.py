@@ -69,6 +69,8 @@ def run_action(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "REBYTE_"))}
     # Attachments live on github.com, which a local run does not reach unless asked to.
     env["INPUT_ATTACHMENTS"] = "false"
+    # Nor does it read a config file unless asked to (--input config-file=.github/rebyte.yml).
+    env["INPUT_CONFIG-FILE"] = ""
     for name, value in (inputs or {}).items():
         env[f"INPUT_{name.upper()}"] = value  # the runner keeps the hyphens: INPUT_ALLOW-FORKS
     env.update(
