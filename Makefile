@@ -28,7 +28,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 3 -q $(PYTEST_ARGS)
 
 # The tests marked load (tests/test_load.py: many clients and runs at once), left out of make test.
 .PHONY: test-load

@@ -25,7 +25,11 @@ from .action_harness import Action, ActionResult, comment_event
 from .test_reconcile import SCHEDULE, seed
 
 TIMEOUT = 1.0  # the client's read timeout in these runs (REBYTE_ACTION_TIMEOUT_SECONDS)
-ENV = {"REBYTE_ACTION_POLL_SECONDS": "0.1", "REBYTE_ACTION_TIMEOUT_SECONDS": f"{TIMEOUT:g}"}
+ENV = {
+    "REBYTE_ACTION_POLL_SECONDS": "0.1",
+    "REBYTE_ACTION_TIMEOUT_SECONDS": f"{TIMEOUT:g}",
+    "REBYTE_ACTION_RETRY_BACKOFF_SECONDS": "0.05",  # the retries' doubling waits, a tenth of theirs
+}
 
 # The eight faults, as the emulator's Fault fields. "invalid JSON" is a 200 whose body is an
 # HTML page; "missing fields" is a 200 whose JSON lacks every field of the answer's shape.

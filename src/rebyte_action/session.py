@@ -18,7 +18,7 @@ from .github import GitHub, GitHubError
 from .outcome import EXIT_FAILED, EXIT_OK, Outcome
 from .queue import Limits, effective_limits
 from .rebyte import RebyteClient
-from .rebyte.client import DEFAULT_CREATE_TIMEOUT, DEFAULT_TIMEOUT
+from .rebyte.client import DEFAULT_CREATE_TIMEOUT, DEFAULT_TIMEOUT, RetryPolicy
 from .report import failure_comment
 from .settings import Settings
 from .workflow import Workflow
@@ -63,12 +63,14 @@ class Session:
     def rebyte(self, transport: httpx.BaseTransport | None = None) -> RebyteClient:
         """A Rebyte client with the step's key and base URL; use it as a context manager."""
         key, timeout = self.settings.rebyte_api_key, self.settings.rebyte_timeout
+        backoff = self.settings.rebyte_backoff
         return RebyteClient(
             key.get_secret_value() if key else "",
             base_url=self.settings.rebyte_base_url,
             transport=transport,
             timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
             create_timeout=DEFAULT_CREATE_TIMEOUT if timeout is None else timeout,
+            retry=RetryPolicy() if backoff is None else RetryPolicy(backoff=backoff),
         )
 
     def connect(self) -> GitHub | None:

@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     )
     # Not an input: how long an answer from Rebyte may take (None: the client's defaults).
     rebyte_timeout: float | None = Field(None, gt=0, validation_alias="REBYTE_ACTION_TIMEOUT_SECONDS")
+    # Not an input: the first wait before a retry of Rebyte's client (doubling; tests set a short one).
+    rebyte_backoff: float | None = Field(None, gt=0, validation_alias="REBYTE_ACTION_RETRY_BACKOFF_SECONDS")
 
     # -- the runner's variables ------------------------------------------------------
     event_name: str = Field("", validation_alias="GITHUB_EVENT_NAME")
