@@ -150,7 +150,9 @@ def test_a_rebyte_comment_starts_one_task_and_answers_with_the_live_url(
 ) -> None:
     result = container.run("issue_comment", comment_event("Thanks!\n/rebyte --executor claude fix the typo"))
     assert result.returncode == 0, result.log
-    assert github.calls()[:4] == [PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1, POST_COMMENT_1]
+    # The config-file input is unset, as action.yml's default: the file is read (a 404 here) first.
+    config_read = "GET /repos/Codertocat/Hello-World/contents/.github/rebyte.yml"
+    assert github.calls()[:5] == [config_read, PERMISSION, REACT_ON_COMMENT, LIST_COMMENTS_1, POST_COMMENT_1]
     task = only_task(emulator)
     assert (task.github_url, task.branch_name, task.executor) == (
         "Codertocat/Hello-World",
