@@ -38,7 +38,7 @@ from ..queue_report import (
     queued_comment,
 )
 from ..rebyte import LimitExceededError, RebyteClient, RebyteError
-from ..report import TaskFacts, ThreadMarker, failure_comment, find_markers, started_comment
+from ..report import ThreadMarker, failure_comment, find_markers, started_comment
 from ..session import EXIT_FAILED, EXIT_OK, Session
 
 RELIST_SLACK = timedelta(minutes=1)  # a re-read lists what changed since the first listing, and a little more
@@ -260,18 +260,12 @@ def _start_one(
                 kind,
             )
             return "failed"
-        task = TaskFacts(
-            task_id=created.id,
-            url=created.url,
-            workspace_id=created.workspace_id,
-            branch=plan.branch,
-            repository=plan.github_url,
-            executor=plan.executor,
-            model=plan.model,
-            skills=plan.skills,
-            requested_by=str(facts.get("by") or ""),
-            request_url=facts.get("req") if isinstance(facts.get("req"), str) else None,
-            run_url=session.settings.run_url,
+        from .start import task_facts  # start imports this module
+
+        request_url = facts.get("req")
+        asker = (str(facts.get("by") or ""), request_url if isinstance(request_url, str) else None)
+        task = task_facts(
+            session, plan, created.id, created.url, created.workspace_id, continued=False, asker=asker
         )
         session.workflow.log(
             f"Rebyte task {task.task_id} started for queued request {waiting.request}: {task.url}"

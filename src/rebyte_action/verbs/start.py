@@ -118,14 +118,27 @@ def _take_turn(session: Session) -> ThreadMarker | bool | Literal["duplicate"] |
 
 
 def task_facts(
-    session: Session, plan: Plan, task_id: str, url: str, workspace_id: str, *, continued: bool
+    session: Session,
+    plan: Plan,
+    task_id: str,
+    url: str,
+    workspace_id: str,
+    *,
+    continued: bool,
+    asker: tuple[str, str | None] | None = None,
 ) -> TaskFacts:
-    """What the answer says about a task: the plan, who asked, where the request and the run are."""
-    trigger = session.trigger
-    assert trigger is not None
-    request_url = (
-        trigger.comment.url if trigger.comment else (trigger.subject.url if trigger.subject else None)
-    )
+    """What the answer says about a task: the plan, who asked, where the request and the run are.
+
+    ``asker`` is (login, request URL) when the request is not this run's trigger (a queued one).
+    """
+    if asker is None:
+        trigger = session.trigger
+        assert trigger is not None
+        request_url = (
+            trigger.comment.url if trigger.comment else (trigger.subject.url if trigger.subject else None)
+        )
+        asker = (trigger.actor.login, request_url)
+    requested_by, request_url = asker
     return TaskFacts(
         task_id=task_id,
         url=url,
@@ -135,7 +148,7 @@ def task_facts(
         executor=plan.executor,
         model=plan.model,
         skills=plan.skills,
-        requested_by=trigger.actor.login,
+        requested_by=requested_by,
         request_url=request_url,
         run_url=session.settings.run_url,
         continued=continued,
