@@ -183,6 +183,22 @@ class GitHub:
 
         return self._call(f"read pull request #{number}", work)
 
+    def branch_head(self, repository: str, branch: str) -> str:
+        """GET /repos/{repository}/branches/{branch}: the SHA of the commit at the branch's head now.
+
+        ``repository`` is ``owner/name`` (a fork's, for a task that runs there); a branch or a
+        repository the token cannot see is a :class:`GitHubError` (404)."""
+        url = f"{self._gh.get_repo(repository).url}/branches/{quote(branch)}"  # lazy: no request
+
+        def work() -> str:
+            _, data = self._gh.requester.requestJsonAndCheck("GET", url)
+            sha = (data.get("commit") or {}).get("sha") if isinstance(data, dict) else None
+            if not isinstance(sha, str) or not sha:
+                raise GitHubError(f"read branch {branch}", 0, "GitHub's answer names no commit")
+            return sha
+
+        return self._call(f"read branch {branch}", work)
+
     def contents(self, path: str, ref: str | None = None) -> bytes | None:
         """GET /repos/{repo}/contents/{path}?ref={ref}: the file's bytes, or None when there is none (404).
 

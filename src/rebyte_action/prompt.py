@@ -32,6 +32,9 @@ class Section:
     source: str = ""  # where to read it whole, named in the note when it is cut
 
 
+CONTEXT_INTRO = "\n\n---\nContext from GitHub, for reference. The request above is what to do.\n"
+
+
 def build_prompt(
     trigger: Trigger,
     request: str,
@@ -52,7 +55,7 @@ def build_prompt(
     """
     request = strip_hidden(request).strip() + files_note(files, not_attached)
     sections = _context(trigger, branch, preset)
-    intro = "\n\n---\nContext from GitHub, for reference. The request above is what to do.\n"
+    intro = CONTEXT_INTRO
     fixed = len(request) + len(intro) + sum(len(s.head) for s in sections)
     room = limit - fixed
     bodies = _fit([s.body for s in sections], [s.source for s in sections], room)

@@ -6,12 +6,15 @@ comments (``GitHub.repository_markers``), whose hidden markers say, for every an
 - ``task`` not yet shown ended: a running task (its last known status; who asked in ``facts.by``);
 - ``pending`` (younger than ``STALE``): a run about to start a task, its requester in ``facts.by``;
 - ``claim`` (younger than ``STALE``): a run or reconciler about to start queued request ``facts.q``;
-- ``queued``: a request waiting, with everything needed to start it later (``facts``).
+- ``queued``: a request waiting, with everything needed to start it later (``facts``);
+- ``drop`` (in ``cancel``'s reply): the queued answers ``facts.q`` that cancel drops.
 
 Starters are ordered by the ids of their *ticket* comments (a pending answer, a claim), which
 GitHub hands out in the order the comments were made: a starter counts the tickets posted before
 its own as already running, so two starters at once never both take the last free place. This
-is the ordering rule of the thread race (``decide.whose_turn``).
+is the ordering rule of the thread race (``decide.whose_turn``). The same rule settles a cancel
+racing a drain: a queued request is dropped when the drop comes before its lowest live claim, and
+being started when a claim comes first.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ class RepoState:
     queue: list[Waiting] = field(default_factory=list)
     expired: list[Waiting] = field(default_factory=list)
     abandoned: list[Waiting] = field(default_factory=list)  # claimed, but the claimant never reported
+    dropped: list[Waiting] = field(default_factory=list)  # named by a drop before any live claim on it
 
 
 def read_state(
@@ -112,6 +116,7 @@ def read_state(
     gone = set(ended)
     answered: set[str] = set()  # requests whose newest answer is no longer queued
     stale_claims: set[int] = set()  # queued answers with a claim left behind by a run that stopped
+    drops: dict[int, int] = {}  # queued answer id -> the first drop comment naming it
     newest: dict[str, int] = {}
     for found in markers:
         marker = found.marker
@@ -139,6 +144,10 @@ def read_state(
                 state.claims.setdefault(facts["q"], []).append(found.comment_id)
             else:
                 stale_claims.add(facts["q"])
+        elif marker.kind == "drop" and isinstance(facts.get("q"), list):
+            for queued in facts["q"]:
+                if isinstance(queued, int) and not isinstance(queued, bool):
+                    drops[queued] = min(drops.get(queued, found.comment_id), found.comment_id)
         elif marker.kind == "queued" and marker.request and found.issue is not None:
             if newest.get(marker.request) != found.comment_id:
                 answered.add(marker.request)
@@ -156,10 +165,20 @@ def read_state(
     ]
     state.queue = [w for w in state.queue if w not in state.abandoned]
     state.queue.sort(key=lambda w: w.comment_id)
-    for ids in state.claims.values():
+    for queued, ids in state.claims.items():
         ids.sort()
-        for loser in ids[1:]:  # a later claim on the same request backs off: it takes no place
-            state.tickets.pop(loser, None)
+        drop = drops.get(queued)
+        for loser in ids[1:] + [i for i in ids[:1] if drop is not None and drop < i]:
+            state.tickets.pop(loser, None)  # a later claim (or one after a drop) backs off: no place
+    # A drop before any live claim wins: the request is dropped (cancel edits its answer); a claim
+    # before the drop means it is being started, and cancel leaves it alone.
+    state.dropped = [
+        w
+        for w in state.queue + state.expired
+        if w.comment_id in drops and not any(c < drops[w.comment_id] for c in state.claims.get(w.comment_id, []))
+    ]
+    state.queue = [w for w in state.queue if w not in state.dropped]
+    state.expired = [w for w in state.expired if w not in state.dropped]
     return state
 
 
@@ -207,7 +226,8 @@ def place(state: RepoState, comment_id: int) -> int:
 
 
 def won_claim(state: RepoState, queued: int, claim: int) -> bool:
-    """Whether ``claim`` is the lowest live claim on queued answer ``queued`` (and it still waits)."""
+    """Whether ``claim`` is the lowest live claim on queued answer ``queued`` and it still waits: not
+    started, expired, nor dropped by a ``cancel`` whose drop comment came before the claim."""
     claims = state.claims.get(queued, [])
     return any(w.comment_id == queued for w in state.queue) and bool(claims) and claims[0] == claim
 

@@ -76,11 +76,32 @@ def queue_line(length: int, oldest: datetime | None, oldest_url: str | None) -> 
     return f"Queue: {length} request(s) waiting; the oldest{link} waits{since}."
 
 
-def dropped_reply(count: int, asker: str, request_url: str | None, request_key: str, phrase: str) -> str:
-    """The answer to ``cancel`` in a thread with queued requests: they are dropped, a task goes on."""
-    return reply_comment(
+def dropped_reply(
+    dropping: list[int],
+    asker: str,
+    request_url: str | None,
+    request_key: str,
+    phrase: str,
+    *,
+    starting: int = 0,
+) -> str:
+    """The answer to ``cancel`` in a thread with queued requests: they are dropped, a task goes on.
+
+    Posted before any queued answer is edited, with a ``drop`` marker naming them (``dropping``, the
+    queued answers' comment ids), so that a drain claiming one of them later backs off
+    (``queue.read_state``). ``starting``: how many of them a run was already starting (its claim
+    came first), left to start; the reply is edited to say so.
+    """
+    count = len(dropping) - starting
+    text = (
         f"🚫 {addressed(asker, request_url)}: {count} queued request(s) in this thread dropped; no task "
         f"was started for them. A task already running in this thread goes on: `{phrase} cancel` "
-        "again stops it.",
-        request_key,
+        "again stops it."
     )
+    if starting:
+        text += (
+            f"\n\n{starting} queued request(s) of this thread were being started from the queue at that "
+            f"moment, so they were left to start: once the answer shows the task, `{phrase} cancel` again "
+            "stops it (or drops the request, if it still waits)."
+        )
+    return reply_comment(text, request_key) + "\n" + Marker("drop", facts={"q": dropping}).render()

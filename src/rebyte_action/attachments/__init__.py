@@ -99,15 +99,16 @@ def found(session: Session) -> list[Attachment]:
     return find_attachments(request_text(trigger), settings.server_url)
 
 
-def gather(session: Session, rebyte: RebyteClient) -> Gathered:
-    """Fetch the request's first :data:`MAX_FILES` attachments and upload each to Rebyte.
+def gather(session: Session, rebyte: RebyteClient, links: list[Attachment] | None = None) -> Gathered:
+    """Fetch the request's first :data:`MAX_FILES` attachments (``links``, when the request is not
+    this run's trigger: a queued one) and upload each to Rebyte.
 
     GitHub is asked with the step's token (on its own host only; :mod:`.download`); a file that
     cannot be fetched, is over ``settings.attachment_max_bytes`` or comes after the tenth is in
     ``not_attached``. After Rebyte refuses an upload, the rest are not tried (the task's create
     says what is wrong with Rebyte, once). Never raises for a file.
     """
-    attachments = found(session)
+    attachments = found(session) if links is None else links
     if not attachments:
         return Gathered()
     import httpx

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from ..loopback import BackgroundServer, QuietServer
 from .attachments import Attachments
@@ -30,6 +30,7 @@ from .github_faults import Faults, GitHubFault
 from .github_rules import LEGACY_PERMISSION, REACTIONS, check_run_problem
 
 GHES_PREFIX = "/api/v3"
+DEFAULT_HEAD = "6dcb09b5b57875f334f61aebed695e2e4193db5e"  # the default branch's head (GitHub's docs' SHA)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class FakeGitHubState:
     reactions: list[dict[str, Any]] = field(default_factory=list)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     files: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (branch, path) -> bytes
+    branches: dict[str, str] = field(default_factory=lambda: {"master": DEFAULT_HEAD})  # name -> head SHA
     requests: list[GitHubRequest] = field(default_factory=list)
     actor: dict[str, Any] = field(
         default_factory=lambda: {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
@@ -111,6 +113,13 @@ class FakeGitHub(BackgroundServer):
                 },
                 "base": {"ref": "main", "repo": {"full_name": self.repository, "fork": False}},
             }
+            if head_repo in (None, self.repository):  # the head branch lives here
+                self.state.branches.setdefault(head_ref, self.state.pulls[number]["head"]["sha"])
+
+    def set_branch(self, name: str, head_sha: str) -> None:
+        """Branch ``name`` of this repository now points at ``head_sha`` (GET …/branches/{name})."""
+        with self.lock:
+            self.state.branches[name] = head_sha
 
     def delete_fork_of(self, number: int) -> None:
         with self.lock:
@@ -280,6 +289,12 @@ class FakeGitHub(BackgroundServer):
             return self._contents(rest.removeprefix("/contents/"), request)
         if method == "GET" and rest == "/issues/comments":
             return self._repository_comments(request, f"{self.url}{prefix}{route}")
+        if method == "GET" and (match := re.fullmatch(r"/branches/(.+)", rest)):
+            name = unquote(match.group(1))
+            head = self.state.branches.get(name)
+            if head is None:
+                return 404, {"message": "Branch not found", "documentation_url": "https://docs.github.com/rest"}, {}
+            return 200, {"name": name, "commit": {"sha": head, "url": f"{self._api(prefix)}/commits/{head}"}}, {}
         if method == "GET" and (match := re.fullmatch(r"/pulls/(\d+)", rest)):
             pull = self.state.pulls.get(int(match.group(1)))
             return (200, pull, {}) if pull else (404, {"message": "Not Found"}, {})

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 from ..decide import describe_rebyte_error, may_have_taken_effect, reaction_target
 from ..github import GitHub, GitHubError
-from ..queue import Limits, RepoState, Waiting, blocked_by, read_state, unpack_plan, won_claim
+from ..queue import Limits, RepoState, Waiting, blocked_by, read_state, unpack_executors, unpack_plan, won_claim
 from ..queue_report import claim_comment, dropped_comment, dropped_reply, expired_comment
 from ..rebyte import LimitExceededError, RebyteClient, RebyteError
-from ..report import ThreadMarker, failure_comment, find_markers, started_comment
+from ..report import ThreadMarker, failure_comment, find_markers
 from ..session import EXIT_OK, Session
 
 RELIST_SLACK = timedelta(minutes=1)  # a re-read lists what changed since the first listing, and a little more
@@ -86,16 +86,21 @@ def drain(
 ) -> list[str]:
     """Start queued requests in order (those made before ``before``) while they fit: the task ids started.
 
-    ``own`` are tickets of this run's own request, which yields to the queue. Stops at Rebyte's 429.
+    A queued fan-out needs a place per executor, and keeps its turn until it has them (later
+    requests wait behind it) unless it can never fit this repository's limits. ``own`` are tickets
+    of this run's own request, which yields to the queue. Stops at Rebyte's 429.
     """
     started: list[str] = []
     for waiting in list(snapshot.state(limits).queue):
         if before is not None and waiting.comment_id > before:
             break
         state = snapshot.state(limits)
-        if blocked_by(state, limits, "", ticket=None, ignore=own):
-            break  # no place at all
-        if blocked_by(state, limits, waiting.requester, ticket=None, ignore=own):
+        places = _places(waiting)
+        if blocked_by(state, limits, "", ticket=None, ignore=own, places=places):
+            if places <= limits.max_running or not limits.max_running:
+                break  # not enough places: it keeps its turn
+            continue  # more places than the limit allows: never here, later ones go on
+        if blocked_by(state, limits, waiting.requester, ticket=None, ignore=own, places=places):
             continue  # its requester has too many running; later ones may still fit
         try:
             outcome = _start_one(session, github, rebyte, snapshot, limits, waiting, own)
@@ -104,9 +109,14 @@ def drain(
             break
         if outcome == "refused":
             break
-        if outcome not in ("lost", "failed"):
-            started.append(outcome)
+        if isinstance(outcome, list):
+            started += outcome
     return started
+
+
+def _places(waiting: Waiting) -> int:
+    """How many places a queued request takes: a task per executor of a fan-out, else one."""
+    return max(1, len(unpack_executors(waiting.found.marker.facts or {})))
 
 
 def _start_one(
@@ -117,32 +127,26 @@ def _start_one(
     limits: Limits,
     waiting: Waiting,
     own: frozenset[int],
-) -> str:
-    """Claim, re-read, start: the task id, or "lost" (not ours to start), "refused" (429), "failed"."""
+) -> list[str] | str:
+    """Claim, re-read, start: the task ids, or "lost" (not ours to start), "refused" (429), "failed"."""
+    from .drain_create import create_queued  # it imports fan_out, which imports this module's users
+
     claim = github.comment(waiting.issue, claim_comment(waiting.comment_id, waiting.requester)).id
     keep_claim = False
     try:
         snapshot.reread()
         state = snapshot.state(limits)
         if not won_claim(state, waiting.comment_id, claim) or blocked_by(
-            state, limits, waiting.requester, ticket=claim, ignore=own
+            state, limits, waiting.requester, ticket=claim, ignore=own, places=_places(waiting)
         ):
             session.workflow.log(f"Queued request {waiting.request}: not this run's to start")
             return "lost"
-        facts = waiting.found.marker.facts or {}
-        plan = unpack_plan(facts)
+        plan = unpack_plan(waiting.found.marker.facts or {})
         if plan is None:
             _end(session, github, waiting, "Not started: the queued request could not be read back", "")
             return "failed"
         try:
-            created = rebyte.create_task(
-                plan.prompt,
-                executor=plan.executor,
-                model=plan.model,
-                skills=list(plan.skills),
-                github_url=plan.github_url,
-                branch_name=plan.branch,
-            )
+            started = create_queued(session, github, rebyte, waiting, plan)
         except LimitExceededError as error:
             session.workflow.log(f"Rebyte refused to start queued request {waiting.request}: {error}")
             return "refused"
@@ -162,31 +166,22 @@ def _start_one(
                 kind,
             )
             return "failed"
-        from .start import task_facts  # start imports this module
-
-        request_url = facts.get("req")
-        asker = (str(facts.get("by") or ""), request_url if isinstance(request_url, str) else None)
-        task = task_facts(
-            session, plan, created.id, created.url, created.workspace_id, continued=False, asker=asker
-        )
-        session.workflow.log(
-            f"Rebyte task {task.task_id} started for queued request {waiting.request}: {task.url}"
-        )
-        body = started_comment(task, waiting.request, state=None)
+        body = started.body
         try:
             github.edit_comment(waiting.issue, waiting.comment_id, body)
         except GitHubError as error:  # the claim keeps the task, so nobody starts it again
             keep_claim = True
-            session.workflow.warning(
-                f"Could not update the queued answer ({error}); task {task.task_id} is at {task.url}"
-            )
+            for task_id, url in started.tasks:
+                session.workflow.warning(
+                    f"Could not update the queued answer ({error}); task {task_id} is at {url}"
+                )
             github.edit_comment(waiting.issue, claim, body)
         # The started answer now counts as running, without reading it back.
         snapshot.by_comment[waiting.comment_id] = [
             ThreadMarker(waiting.comment_id, marker, waiting.issue, created_at=waiting.since)
             for marker in find_markers(body)
         ]
-        return task.task_id
+        return [task_id for task_id, _ in started.tasks]
     finally:
         if not keep_claim:
             _delete(session, github, claim)
@@ -246,20 +241,49 @@ def expire(session: Session, github: GitHub, snapshot: Snapshot, limits: Limits)
 
 def drop(session: Session, markers: list[ThreadMarker]) -> int | None:
     """``cancel`` in a thread with queued requests drops them (the task, if any, goes on): an exit
-    code, or None when nothing in the thread waits."""
+    code, or None when nothing in the thread waits.
+
+    A drain may be starting one of them at this moment, so the order of comments decides, as
+    between two claims: the reply goes up first (POST) with a ``drop`` marker naming the queued
+    answers, the thread is read again (GET), and only those with no live claim before the reply
+    are dropped (PATCH each, 😕 on its request); one a run claimed first is left to start, and the
+    reply is edited to say so. A drain that claims after the reply backs off (``queue.won_claim``).
+    """
     github, trigger = session.github, session.trigger
-    assert github is not None and trigger is not None
+    assert github is not None and trigger is not None and session.issue is not None
     state = read_state(markers, now=datetime.now(UTC), queue_hours=1e9)
     if not state.queue:
         return None
     asker = trigger.actor.login
-    for waiting in state.queue:
-        _write_end(session, github, waiting, dropped_comment(waiting.request, asker))
-    count = len(state.queue)
-    session.outcome.headline = f"dropped {count} queued request(s)"
+    dropping = [w.comment_id for w in state.queue]
     request_url = trigger.comment.url if trigger.comment else None
     phrase = session.settings.trigger_phrase
-    session.reply(dropped_reply(count, asker, request_url, trigger.request_key, phrase))
+
+    def reply(starting: int = 0) -> str:
+        return dropped_reply(dropping, asker, request_url, trigger.request_key, phrase, starting=starting)
+
+    try:
+        posted = github.comment(session.issue, reply())
+    except GitHubError as error:  # without the drop on record, a drain could start what it drops
+        return session.fail(
+            "Nothing dropped from the queue: the reply could not be posted",
+            f"{error}. The queued requests still wait; comment `{phrase} cancel` again.",
+        )
+    session.outcome.comment_id = str(posted.id)
+    thread = github.thread_markers(session.issue)
+    again = read_state(thread, now=datetime.now(UTC), queue_hours=1e9)
+    dropped = [w for w in again.dropped if w.comment_id in dropping]
+    for waiting in dropped:
+        _write_end(session, github, waiting, dropped_comment(waiting.request, asker))
+    by_others = {m.comment_id for m in thread if m.marker.kind == "dropped" and m.comment_id in dropping}
+    starting = len(dropping) - len(dropped) - len(by_others)  # a cancel at the same time dropped those
+    if starting:
+        session.workflow.log(f"{starting} queued request(s) were being started by another run: left to start")
+        try:
+            github.edit_comment(session.issue, posted.id, reply(starting))
+        except GitHubError as error:
+            session.workflow.warning(f"Could not update the reply: {error}")
+    session.outcome.headline = f"dropped {len(dropped)} queued request(s)"
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ any did not complete). A re-run of the request finds the group's marker and star
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .. import attachments
@@ -41,17 +41,61 @@ def start(session: Session, plan: Plan, target: Target, executors: Sequence[str]
     members: list[Marker | TaskFacts] = []
     with session.rebyte() as rebyte:
         gathered = attachments.gather(session, rebyte)  # downloaded and uploaded once, for every task
-        for executor in executors:
-            try:
-                facts = _create(session, rebyte, replace(plan, executor=executor), gathered)
-            except RebyteError as error:
-                members.append(_failed(session, executor, error, "start"))
-                continue
-            session.workflow.log(f"Rebyte task {facts.task_id} started ({executor}): {facts.url}")
-            if plan.visibility:
-                facts = _set_visibility(session, rebyte, facts, plan.visibility)
-            members.append(facts)
+        members += create_each(
+            session, plan, executors, lambda one: _create(session, rebyte, one, gathered), rebyte=rebyte
+        )
         return _answer(session, rebyte, members, target, continued=False)
+
+
+def create_each(
+    session: Session,
+    plan: Plan,
+    executors: Sequence[str],
+    create: Callable[[Plan], TaskFacts],
+    *,
+    rebyte: RebyteClient | None = None,
+) -> list[Marker | TaskFacts]:
+    """A task per executor: ``create`` POSTs one (``plan`` with that executor) and raises
+    :class:`RebyteError` when it fails; a failed create is a failed member and the others go on.
+
+    With ``rebyte``, the plan's visibility is set on each task (a failure is a reply in the
+    thread, so only for a request that is this run's trigger)."""
+    members: list[Marker | TaskFacts] = []
+    for executor in executors:
+        try:
+            facts = create(replace(plan, executor=executor))
+        except RebyteError as error:
+            members.append(_failed(session, executor, error, "start"))
+            continue
+        session.workflow.log(f"Rebyte task {facts.task_id} started ({executor}): {facts.url}")
+        if plan.visibility and rebyte is not None:
+            facts = _set_visibility(session, rebyte, facts, plan.visibility)
+        members.append(facts)
+    return members
+
+
+def open_check_runs(
+    session: Session, members: Sequence[Marker | TaskFacts], head_sha: str | None, *, following: bool
+) -> list[Marker]:
+    """The group's members: a check run opened (POST, ``Rebyte (<executor>)``) for each task that
+    exists when ``check-run`` is on; a task's row shows "running" when it is followed or has one."""
+    done: list[Marker] = []
+    for item in members:
+        if isinstance(item, Marker):
+            done.append(item)
+            continue
+        check_run = None
+        if session.settings.check_run:
+            check_run = open_check_run(
+                session.github,
+                session.workflow,
+                item,
+                head_sha,
+                handed_over=not following,
+                name=check_run_name(item.executor or "?"),
+            )
+        done.append(member_of(item, RUNNING if following or check_run else None, check_run))
+    return done
 
 
 def send(session: Session, plan: Plan, target: Target, found: ThreadMarker, to: Sequence[Marker]) -> int:
@@ -109,22 +153,7 @@ def _answer(
     settings, trigger, outcome = session.settings, session.trigger, session.outcome
     assert trigger is not None
     following = settings.following
-    done: list[Marker] = []
-    for item in members:
-        if isinstance(item, Marker):
-            done.append(item)
-            continue
-        check_run = None
-        if settings.check_run:
-            check_run = open_check_run(
-                session.github,
-                session.workflow,
-                item,
-                target.head_sha or settings.sha or None,
-                handed_over=not following,
-                name=check_run_name(item.executor or "?"),
-            )
-        done.append(member_of(item, RUNNING if following or check_run else None, check_run))
+    done = open_check_runs(session, members, target.head_sha or settings.sha or None, following=following)
     group = group_of(trigger.request_key, done)
     outcome.group = group
     first = next((m for m in asked(group)), None)
