@@ -175,7 +175,8 @@ def read_state(
     state.dropped = [
         w
         for w in state.queue + state.expired
-        if w.comment_id in drops and not any(c < drops[w.comment_id] for c in state.claims.get(w.comment_id, []))
+        if w.comment_id in drops
+        and not any(c < drops[w.comment_id] for c in state.claims.get(w.comment_id, []))
     ]
     state.queue = [w for w in state.queue if w not in state.dropped]
     state.expired = [w for w in state.expired if w not in state.dropped]

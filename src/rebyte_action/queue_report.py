@@ -97,6 +97,8 @@ def dropped_reply(
         f"🚫 {addressed(asker, request_url)}: {count} queued request(s) in this thread dropped; no task "
         f"was started for them. A task already running in this thread goes on: `{phrase} cancel` "
         "again stops it."
+        if count
+        else f"🚫 {addressed(asker, request_url)}: no queued request in this thread was dropped."
     )
     if starting:
         text += (

@@ -18,6 +18,7 @@ import itertools
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -63,6 +64,24 @@ class FakeGitHubState:
     )
 
 
+@dataclass
+class _Hook:
+    method: str
+    route_prefix: str
+    body_has: str
+    then: Callable[[GitHubRequest], None]
+    times: int
+
+    def matches(self, request: GitHubRequest) -> bool:
+        body = request.body.get("body") if isinstance(request.body, dict) else None
+        return (
+            self.times > 0
+            and request.method == self.method
+            and request.route.startswith(self.route_prefix)
+            and self.body_has in (body if isinstance(body, str) else "")
+        )
+
+
 class FakeGitHub(BackgroundServer):
     """The fake as a server: ``with FakeGitHub() as github`` or ``start()``/``stop()``."""
 
@@ -75,6 +94,7 @@ class FakeGitHub(BackgroundServer):
         self.lock = threading.RLock()
         self._ids = itertools.count(900_000_001)
         self.faults = Faults()
+        self._hooks: list[_Hook] = []
         super().__init__(_Handler, host, port, _Server)
         server = self._server
         assert isinstance(server, _Server)
@@ -177,6 +197,22 @@ class FakeGitHub(BackgroundServer):
         """Add a :class:`~.github_faults.GitHubFault` (kind, status, message, headers, times, after)."""
         return self.faults.add(GitHubFault(method, route_prefix, **how))
 
+    def before(
+        self,
+        method: str,
+        route_prefix: str,
+        then: Callable[[GitHubRequest], None],
+        *,
+        body_has: str = "",
+        times: int = 1,
+    ) -> None:
+        """Call ``then(request)`` just before the fake records and carries out the next ``times``
+        matching requests (whose JSON ``body`` field holds ``body_has``): another client's writes
+        landing between two of the action's, at a chosen point of a race. ``then`` runs outside
+        the fake's lock, so it may run another client (a whole run of the action) meanwhile."""
+        with self.lock:
+            self._hooks.append(_Hook(method, route_prefix, body_has, then, times))
+
     # -- reading ---------------------------------------------------------------------
 
     def requests(self) -> list[GitHubRequest]:
@@ -224,6 +260,12 @@ class FakeGitHub(BackgroundServer):
 
     def handle(self, request: GitHubRequest, prefix: str) -> tuple[int, Any, dict[str, str]] | GitHubFault:
         """The answer to one request: (status, JSON body, headers), or the fault that replaces it."""
+        with self.lock:
+            hooks = [hook for hook in self._hooks if hook.matches(request)]
+            for hook in hooks:
+                hook.times -= 1
+        for hook in hooks:  # outside the lock: a hook may run a whole other client against the fake
+            hook.then(request)
         with self.lock:
             self.state.requests.append(request)
             fault = self.faults.take(request.method, request.route)
@@ -293,8 +335,16 @@ class FakeGitHub(BackgroundServer):
             name = unquote(match.group(1))
             head = self.state.branches.get(name)
             if head is None:
-                return 404, {"message": "Branch not found", "documentation_url": "https://docs.github.com/rest"}, {}
-            return 200, {"name": name, "commit": {"sha": head, "url": f"{self._api(prefix)}/commits/{head}"}}, {}
+                return (
+                    404,
+                    {"message": "Branch not found", "documentation_url": "https://docs.github.com/rest"},
+                    {},
+                )
+            return (
+                200,
+                {"name": name, "commit": {"sha": head, "url": f"{self._api(prefix)}/commits/{head}"}},
+                {},
+            )
         if method == "GET" and (match := re.fullmatch(r"/pulls/(\d+)", rest)):
             pull = self.state.pulls.get(int(match.group(1)))
             return (200, pull, {}) if pull else (404, {"message": "Not Found"}, {})

@@ -16,7 +16,16 @@ from datetime import UTC, datetime, timedelta
 
 from ..decide import describe_rebyte_error, may_have_taken_effect, reaction_target
 from ..github import GitHub, GitHubError
-from ..queue import Limits, RepoState, Waiting, blocked_by, read_state, unpack_executors, unpack_plan, won_claim
+from ..queue import (
+    Limits,
+    RepoState,
+    Waiting,
+    blocked_by,
+    read_state,
+    unpack_executors,
+    unpack_plan,
+    won_claim,
+)
 from ..queue_report import claim_comment, dropped_comment, dropped_reply, expired_comment
 from ..rebyte import LimitExceededError, RebyteClient, RebyteError
 from ..report import ThreadMarker, failure_comment, find_markers
@@ -252,10 +261,11 @@ def drop(session: Session, markers: list[ThreadMarker]) -> int | None:
     github, trigger = session.github, session.trigger
     assert github is not None and trigger is not None and session.issue is not None
     state = read_state(markers, now=datetime.now(UTC), queue_hours=1e9)
-    if not state.queue:
+    waiting_here = state.queue + state.dropped  # dropped: an earlier cancel's drop, not yet shown
+    if not waiting_here:
         return None
     asker = trigger.actor.login
-    dropping = [w.comment_id for w in state.queue]
+    dropping = sorted(w.comment_id for w in waiting_here)
     request_url = trigger.comment.url if trigger.comment else None
     phrase = session.settings.trigger_phrase
 

@@ -22,7 +22,7 @@ from ..group import group_of
 from ..group_report import group_comment
 from ..prompt import CONTEXT_INTRO, files_note
 from ..queue import Waiting, unpack_executors
-from ..rebyte import LimitExceededError, RebyteClient, RebyteError
+from ..rebyte import LimitExceededError, RebyteClient
 from ..rebyte.limits import MAX_PROMPT_CHARS
 from ..report import RUNNING, TaskFacts, started_comment
 from ..session import Session
@@ -61,7 +61,9 @@ def create_queued(
         if session.settings.check_run:
             head = head_sha(session, github, plan, facts)
             check_run = open_check_run(github, session.workflow, task, head, handed_over=True)
-        body = started_comment(task, waiting.request, state=RUNNING if check_run else None, check_run=check_run)
+        body = started_comment(
+            task, waiting.request, state=RUNNING if check_run else None, check_run=check_run
+        )
         return Started(body, ((task.task_id, task.url),))
     refusals: list[LimitExceededError] = []
 
