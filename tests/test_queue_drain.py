@@ -285,3 +285,24 @@ def test_the_order_of_a_drop_and_a_claim_decides_who_wins() -> None:
     assert drop_first.queue == [] and drop_first.tickets == {}  # the late claim takes no place
     other = state((11, Marker("drop", facts={"q": [99, True, "10"]})))  # names other answers only
     assert [w.comment_id for w in other.queue] == [10] and other.dropped == []
+
+
+def test_a_queued_requests_attachments_reach_its_task_when_it_starts(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    action.server_url = github.url  # its host serves the attachments
+    log = github.attachments.file("crash.log", b"Traceback ...", content_type="text/plain")
+    first = seed_running(github, emulator, 1)
+    text = f"/rebyte why does it crash? [crash.log]({log})"
+    queued = action.run("issue_comment", request(2, 200, text), max_running="1")
+    assert queued.returncode == 0 and "⏸" in answer(github, 2), queued.log
+    assert emulator.requests("POST") == []  # nothing fetched or uploaded while it waits
+
+    finish(emulator, first)
+    result = action.run("schedule", SCHEDULE, mode="reconcile", max_running="1")
+    assert result.returncode == 0, result.log
+    task = emulator.state.tasks[task_of(emulator, "why does it crash?")]
+    (name,) = [f["filename"] for f in task.files]
+    assert emulator.state.uploads[task.files[0]["id"]].data == b"Traceback ..."
+    assert f"`/code/{name}` (linked in the request as {log})" in task.prompts[0].text
+    assert f"`/code/{name}`" in answer(github, 2)
