@@ -214,7 +214,7 @@ def test_a_cancel_while_a_drain_is_starting_the_request_leaves_it_to_start_and_s
     assert "no queued request in this thread was dropped" in reply["body"]
     assert "1 queued request(s) of this thread were being started from the queue" in reply["body"]
     assert "`/rebyte cancel` again stops it" in reply["body"]
-    assert f'rebyte-action:drop {{"facts":{{"q":[{queued_id}]}}}}' in reply["body"]
+    assert f'rebyte-action:drop {{"facts":{{"q":[{queued_id}],"by":"Codertocat"}}}}' in reply["body"]
     assert not any(r["content"] == "confused" for r in github.reactions())
     assert "1 queued request(s) were being started by another run: left to start" in cancel.log
 
@@ -306,3 +306,15 @@ def test_a_queued_requests_attachments_reach_its_task_when_it_starts(
     assert emulator.state.uploads[task.files[0]["id"]].data == b"Traceback ..."
     assert f"`/code/{name}` (linked in the request as {log})" in task.prompts[0].text
     assert f"`/code/{name}`" in answer(github, 2)
+
+
+def test_a_drop_left_unshown_by_a_cancel_that_stopped_is_shown_by_the_next_reconcile(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    queued_id = queue_directly(github, 2, "job 2")
+    github.add_comment(2, dropped_reply([queued_id], "ann", None, "comment:201", "/rebyte"))
+    result = action.run("schedule", SCHEDULE, mode="reconcile", max_running="5")
+    assert result.returncode == 0, result.log
+    body = github.comments(2)[0]["body"]
+    assert "Not started: dropped from the queue" in body and "@ann dropped this request" in body
+    assert emulator.state.tasks == {} and "Queue: empty." in result.summary

@@ -102,6 +102,7 @@ class RepoState:
     expired: list[Waiting] = field(default_factory=list)
     abandoned: list[Waiting] = field(default_factory=list)  # claimed, but the claimant never reported
     dropped: list[Waiting] = field(default_factory=list)  # named by a drop before any live claim on it
+    dropped_by: dict[int, str] = field(default_factory=dict)  # queued answer id -> who dropped it
 
 
 def read_state(
@@ -146,8 +147,10 @@ def read_state(
                 stale_claims.add(facts["q"])
         elif marker.kind == "drop" and isinstance(facts.get("q"), list):
             for queued in facts["q"]:
-                if isinstance(queued, int) and not isinstance(queued, bool):
-                    drops[queued] = min(drops.get(queued, found.comment_id), found.comment_id)
+                named = isinstance(queued, int) and not isinstance(queued, bool)
+                if named and (queued not in drops or found.comment_id < drops[queued]):
+                    drops[queued] = found.comment_id
+                    state.dropped_by[queued] = by or ""
         elif marker.kind == "queued" and marker.request and found.issue is not None:
             if newest.get(marker.request) != found.comment_id:
                 answered.add(marker.request)

@@ -56,7 +56,8 @@ def expired_comment(request_key: str, since: datetime | None, queue_hours: float
 def dropped_comment(request_key: str, asker: str) -> str:
     return ended_comment(
         "Not started: dropped from the queue",
-        f"@{asker} dropped this request with `cancel` before it started; no task was started.",
+        f"{f'@{asker}' if asker else 'Someone'} dropped this request with `cancel` before it started; "
+        "no task was started.",
         request_key,
     )
 
@@ -106,4 +107,5 @@ def dropped_reply(
             f"moment, so they were left to start: once the answer shows the task, `{phrase} cancel` again "
             "stops it (or drops the request, if it still waits)."
         )
-    return reply_comment(text, request_key) + "\n" + Marker("drop", facts={"q": dropping}).render()
+    drop = Marker("drop", facts={"q": dropping, "by": asker or None})
+    return reply_comment(text, request_key) + "\n" + drop.render()

@@ -224,8 +224,9 @@ def _write_end(session: Session, github: GitHub, waiting: Waiting, body: str) ->
 
 
 def expire(session: Session, github: GitHub, snapshot: Snapshot, limits: Limits) -> int:
-    """Answer every queued request older than ``queue-hours`` as expired, and every one whose claimant
-    stopped without reporting as unknown (a task may exist: it is not started again): how many expired."""
+    """Answer every queued request older than ``queue-hours`` as expired, every one whose claimant
+    stopped without reporting as unknown (a task may exist: it is not started again), and every one
+    a ``cancel`` dropped without showing it yet as dropped: how many expired."""
     state = snapshot.state(limits)
     for waiting in state.abandoned:
         detail = (
@@ -234,6 +235,11 @@ def expire(session: Session, github: GitHub, snapshot: Snapshot, limits: Limits)
             "at https://app.rebyte.ai before asking again."
         )
         _end(session, github, waiting, "Not started from the queue: outcome unknown", detail, "unknown")
+        snapshot.forget(waiting.comment_id)
+    for waiting in state.dropped:  # a cancel recorded the drop but stopped before showing it
+        _write_end(
+            session, github, waiting, dropped_comment(waiting.request, state.dropped_by[waiting.comment_id])
+        )
         snapshot.forget(waiting.comment_id)
     expired = state.expired
     for waiting in expired:
