@@ -9,7 +9,7 @@ from typing import Any
 
 from rebyte_action.decide import Plan
 from rebyte_action.queue import pack_plan, read_state, won_claim
-from rebyte_action.queue_report import dropped_reply, queued_comment
+from rebyte_action.queue_report import claim_comment, dropped_reply, queued_comment
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.report import Marker, ThreadMarker
 from rebyte_action.testing import FakeGitHub
@@ -318,3 +318,13 @@ def test_a_drop_left_unshown_by_a_cancel_that_stopped_is_shown_by_the_next_recon
     body = github.comments(2)[0]["body"]
     assert "Not started: dropped from the queue" in body and "@ann dropped this request" in body
     assert emulator.state.tasks == {} and "Queue: empty." in result.summary
+
+
+def test_a_claim_on_a_fan_out_records_its_places() -> None:
+    from rebyte_action.report import find_markers
+
+    now = datetime.now(UTC)
+    wide, single = (find_markers(claim_comment(10, "ann", n))[0] for n in (3, 1))
+    assert wide.facts == {"q": 10, "by": "ann", "n": 3} and single.facts == {"q": 10, "by": "ann"}
+    state = read_state([ThreadMarker(11, wide, issue=2, created_at=now)], now=now, queue_hours=24)
+    assert state.tickets == {11: "ann"} and state.ticket_places == {11: 3}

@@ -97,6 +97,7 @@ class RepoState:
 
     running: dict[str, str] = field(default_factory=dict)
     tickets: dict[int, str] = field(default_factory=dict)  # ticket comment id -> requester
+    ticket_places: dict[int, int] = field(default_factory=dict)  # a claim on a fan-out: its places (>1)
     claims: dict[int, list[int]] = field(default_factory=dict)  # queued answer id -> claim ids, lowest first
     queue: list[Waiting] = field(default_factory=list)
     expired: list[Waiting] = field(default_factory=list)
@@ -143,6 +144,9 @@ def read_state(
             if fresh:
                 state.tickets[found.comment_id] = by or ""
                 state.claims.setdefault(facts["q"], []).append(found.comment_id)
+                places = facts.get("n")
+                if isinstance(places, int) and not isinstance(places, bool) and places > 1:
+                    state.ticket_places[found.comment_id] = places
             else:
                 stale_claims.add(facts["q"])
         elif marker.kind == "drop" and isinstance(facts.get("q"), list):

@@ -62,9 +62,11 @@ def dropped_comment(request_key: str, asker: str) -> str:
     )
 
 
-def claim_comment(queued_answer: int, requester: str) -> str:
-    """A claim on a queued request, posted by whoever is about to start it; deleted once started."""
-    marker = Marker("claim", facts={"q": queued_answer, "by": requester or None})
+def claim_comment(queued_answer: int, requester: str, places: int = 1) -> str:
+    """A claim on a queued request, posted by whoever is about to start it; deleted once started.
+    ``places``: how many tasks it starts (a fan-out's), recorded when more than one."""
+    facts = {"q": queued_answer, "by": requester or None, "n": places if places > 1 else None}
+    marker = Marker("claim", facts={k: v for k, v in facts.items() if v is not None})
     return f"⏳ Starting a queued request…\n\n{marker.render()}"
 
 

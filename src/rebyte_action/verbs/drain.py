@@ -140,13 +140,14 @@ def _start_one(
     """Claim, re-read, start: the task ids, or "lost" (not ours to start), "refused" (429), "failed"."""
     from .drain_create import create_queued  # it imports fan_out, which imports this module's users
 
-    claim = github.comment(waiting.issue, claim_comment(waiting.comment_id, waiting.requester)).id
+    places = _places(waiting)
+    claim = github.comment(waiting.issue, claim_comment(waiting.comment_id, waiting.requester, places)).id
     keep_claim = False
     try:
         snapshot.reread()
         state = snapshot.state(limits)
         if not won_claim(state, waiting.comment_id, claim) or blocked_by(
-            state, limits, waiting.requester, ticket=claim, ignore=own, places=_places(waiting)
+            state, limits, waiting.requester, ticket=claim, ignore=own, places=places
         ):
             session.workflow.log(f"Queued request {waiting.request}: not this run's to start")
             return "lost"
