@@ -328,3 +328,17 @@ def test_a_claim_on_a_fan_out_records_its_places() -> None:
     assert wide.facts == {"q": 10, "by": "ann", "n": 3} and single.facts == {"q": 10, "by": "ann"}
     state = read_state([ThreadMarker(11, wide, issue=2, created_at=now)], now=now, queue_hours=24)
     assert state.tickets == {11: "ann"} and state.ticket_places == {11: 3}
+
+
+def test_a_later_requests_run_gives_the_queued_task_it_starts_a_check_run_too(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    seed_running(github, emulator, 1)
+    queue_directly(github, 2, "job 2")  # one place of two is free: it waits only for a run to look
+    later = action.run("issue_comment", request(3, 300, "/rebyte job 3"), max_running="2", check_run="true")
+    assert later.returncode == 0, later.log
+    task = task_of(emulator, "job 2")
+    (check,) = github.check_runs()
+    assert (check["external_id"], check["head_sha"]) == (task, "6dcb09b5b57875f334f61aebed695e2e4193db5e")
+    assert f'"check":{check["id"]}' in answer(github, 2)
+    assert "⏸" in answer(github, 3)  # its own request waits: the queued one took the last place
