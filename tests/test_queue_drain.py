@@ -259,6 +259,7 @@ def test_a_plain_cancel_of_a_queued_request_posts_its_drop_first_and_reads_the_t
         f"GET {R}/issues/N/comments",  # the thread again: no claim came first
         f"PATCH {R}/issues/comments/N",  # dropped
         f"POST {R}/issues/comments/N/reactions",  # 😕
+        f"GET {R}/issues/comments",  # the queue, for the step summary (as every answering run)
     ]
     dropped, reply = (c["body"] for c in github.comments(2))
     assert "Not started: dropped from the queue" in dropped

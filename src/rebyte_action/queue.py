@@ -197,18 +197,20 @@ def blocked_by(
     *,
     ticket: int | None,
     ignore: frozenset[int] = frozenset(),
+    counting: frozenset[int] = frozenset(),
     places: int = 1,
 ) -> str | None:
     """Which of this action's limits ``places`` new tasks for ``requester`` would pass (a fan-out
     takes one place per task), or None when they fit.
 
     Running tasks and the tickets posted before ``ticket`` (all of them when None), except those
-    in ``ignore``, take places; the answer is a sentence for the queued comment.
+    in ``ignore``, take places, and so do the tickets in ``counting`` whenever they were posted;
+    the answer is a sentence for the queued comment.
     """
     earlier = [
         by
         for comment_id, by in state.tickets.items()
-        if comment_id not in ignore and (ticket is None or comment_id < ticket)
+        if comment_id not in ignore and (ticket is None or comment_id < ticket or comment_id in counting)
     ]
     taken = list(state.running.values()) + earlier
     wanted = f"; this request needs {places} places" if places > 1 else ""

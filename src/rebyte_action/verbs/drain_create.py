@@ -27,7 +27,7 @@ from ..rebyte.limits import MAX_PROMPT_CHARS
 from ..report import RUNNING, TaskFacts, started_comment
 from ..session import Session
 from ..track import open_check_run
-from .fan_out import create_each, open_check_runs
+from .fan_out import as_members, create_each, open_check_runs
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,14 @@ def create_queued(
             task, waiting.request, state=RUNNING if check_run else None, check_run=check_run
         )
         return Started(body, ((task.task_id, task.url),))
-    refusals: list[LimitExceededError] = []
-
-    def create(one: Plan) -> TaskFacts:
-        try:
-            return _create(session, rebyte, one, gathered, asker)
-        except LimitExceededError as error:
-            refusals.append(error)
-            raise
-
-    members = create_each(session, plan, executors, create)
+    results = create_each(
+        session, plan, executors, lambda one: _create(session, rebyte, one, gathered, asker)
+    )
+    refused = [r for r in results if isinstance(r, LimitExceededError)]
+    if len(refused) == len(executors):
+        raise refused[0]  # Rebyte's account limit, before any task: the request keeps waiting
+    members = as_members(session, executors, results)
     tasks = [m for m in members if isinstance(m, TaskFacts)]
-    if not tasks and len(refusals) == len(executors):
-        raise refusals[0]  # Rebyte's account limit, before any task: the request keeps waiting
     session.workflow.log(
         f"{len(tasks)} of {len(executors)} Rebyte tasks started for queued request {waiting.request}"
     )

@@ -27,23 +27,35 @@ from ..group import (
 )
 from ..group_report import check_run_name, group_comment
 from ..group_track import follow_group
-from ..rebyte import RebyteClient, RebyteError
+from ..rebyte import LimitExceededError, RebyteClient, RebyteError
 from ..report import RUNNING, Marker, TaskFacts, ThreadMarker
 from ..session import EXIT_FAILED, EXIT_OK, Session
 from ..track import open_check_run
-from . import follow_up
+from . import follow_up, queued
 from .start import _create, _set_visibility, failure_words
 
 
 def start(session: Session, plan: Plan, target: Target, executors: Sequence[str]) -> int:
-    """POST /v1/tasks once per executor (same prompt and branch), answer with them side by side."""
+    """POST /v1/tasks once per executor (same prompt and branch), answer with them side by side.
+
+    The limits count a place per task; when Rebyte refuses every one (429 ``limit_exceeded``) and
+    the queue is on, the whole request waits in the queue.
+    """
     session.answer.pending(continuing=False)
-    members: list[Marker | TaskFacts] = []
+    results: list[TaskFacts | RebyteError] = []
     with session.rebyte() as rebyte:
+        held = queued.gate(session, rebyte, plan, target, tuple(executors))
+        if held is not None:
+            return held
         gathered = attachments.gather(session, rebyte)  # downloaded and uploaded once, for every task
-        members += create_each(
+        results = create_each(
             session, plan, executors, lambda one: _create(session, rebyte, one, gathered), rebyte=rebyte
         )
+        refused = [r for r in results if isinstance(r, LimitExceededError)]
+        if len(refused) == len(executors) and session.limits.queue and session.issue is not None:
+            why = f"Rebyte refused to start a task: {refused[0].message}"
+            return queued.hold(session, plan, why, target, executors=tuple(executors))
+        members = as_members(session, executors, results)
         return _answer(session, rebyte, members, target, continued=False)
 
 
@@ -54,24 +66,35 @@ def create_each(
     create: Callable[[Plan], TaskFacts],
     *,
     rebyte: RebyteClient | None = None,
-) -> list[Marker | TaskFacts]:
-    """A task per executor: ``create`` POSTs one (``plan`` with that executor) and raises
-    :class:`RebyteError` when it fails; a failed create is a failed member and the others go on.
+) -> list[TaskFacts | RebyteError]:
+    """A task per executor, in order: ``create`` POSTs one (``plan`` with that executor); a create
+    that fails gives its :class:`RebyteError` and the others go on (see :func:`as_members`).
 
     With ``rebyte``, the plan's visibility is set on each task (a failure is a reply in the
     thread, so only for a request that is this run's trigger)."""
-    members: list[Marker | TaskFacts] = []
+    results: list[TaskFacts | RebyteError] = []
     for executor in executors:
         try:
             facts = create(replace(plan, executor=executor))
         except RebyteError as error:
-            members.append(_failed(session, executor, error, "start"))
+            results.append(error)
             continue
         session.workflow.log(f"Rebyte task {facts.task_id} started ({executor}): {facts.url}")
         if plan.visibility and rebyte is not None:
             facts = _set_visibility(session, rebyte, facts, plan.visibility)
-        members.append(facts)
-    return members
+        results.append(facts)
+    return results
+
+
+def as_members(
+    session: Session, executors: Sequence[str], results: Sequence[TaskFacts | RebyteError]
+) -> list[Marker | TaskFacts]:
+    """The group's members from :func:`create_each`'s results: a failed member (its error in the
+    log, in the words a single failure gets) for each create that failed."""
+    return [
+        _failed(session, executor, r, "start") if isinstance(r, RebyteError) else r
+        for executor, r in zip(executors, results, strict=True)
+    ]
 
 
 def open_check_runs(

@@ -7,12 +7,12 @@ request per task.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from ..decide import Plan
-from ..github import GitHub
+from ..decide import Plan, Target
+from ..github import GitHub, GitHubError
 from ..queue import RepoState, blocked_by, pack_plan, place
 from ..queue_report import queue_line, queued_comment
 from ..rebyte import RebyteClient
@@ -22,40 +22,81 @@ from .drain import Snapshot, drain, expire, listing_since
 
 # -- a run ---------------------------------------------------------------------------
 
+QUEUE_MARGIN = timedelta(hours=1)  # a run without a limit looks back queue-hours and this much more
 
-def gate(session: Session, rebyte: RebyteClient, plan: Plan) -> int | None:
-    """Before a new task starts (never a follow-up): with limits on, start the queued requests made
-    before this one that fit, then let this one start (None) or hold it in the queue (an exit code)."""
+
+def window(session: Session) -> datetime:
+    """How far back a run lists the repository's comments: the reconciler's window when this action
+    counts running tasks (a limit is set), else only the queue's (``queue-hours``, and a margin so
+    that a request just past it is answered as expired)."""
+    limits = session.limits
+    if limits.active:
+        return listing_since(session)
+    return datetime.now(UTC) - timedelta(hours=limits.queue_hours) - QUEUE_MARGIN
+
+
+def gate(
+    session: Session, rebyte: RebyteClient, plan: Plan, target: Target, executors: tuple[str, ...] = ()
+) -> int | None:
+    """Before new tasks start (never a follow-up): start the queued requests made before this one
+    that fit, then let this one start (None) or hold it in the queue (an exit code).
+
+    ``executors``: a fan-out's, one place each. Without a limit of this action's, queued requests
+    are those Rebyte refused (429): they are started in order until Rebyte refuses again, and this
+    request waits behind any left. Costs one listing (``GET …/issues/comments``, usually one page);
+    nothing when :func:`_reads_queue` says no.
+    """
     limits, github = session.limits, session.github
-    if not limits.active or github is None:
+    if not _reads_queue(session):
         return None
+    assert github is not None
     trigger = session.trigger
     assert trigger is not None
     mine = session.answer.comment_id
-    snapshot = Snapshot.read(github, listing_since(session))
+    snapshot = Snapshot.read(github, window(session))
     expire(session, github, snapshot, limits)
     own = frozenset({mine}) if mine is not None else frozenset()
     drain(session, github, rebyte, snapshot, limits, before=mine, own=own)
     state = snapshot.state(limits)
-    why = blocked_by(state, limits, trigger.actor.login, ticket=mine)
+    # A queued request made earlier that another run is starting takes its place, whatever the order
+    # of that run's claim and this request's answer.
+    starting = frozenset(
+        claims[0] for queued, claims in state.claims.items() if claims and (mine is None or queued < mine)
+    )
+    places = max(1, len(executors))
+    why = blocked_by(state, limits, trigger.actor.login, ticket=mine, counting=starting, places=places)
     if why is None and mine is not None:
-        # A queued request made earlier that could start but did not (another run is starting it,
-        # or Rebyte refused it) keeps its place ahead of this one.
+        # A queued request made earlier that fits but did not start (Rebyte refused it, or its
+        # start failed) keeps its place ahead of this one.
         ahead = [
             w
             for w in state.queue
-            if w.comment_id < mine and not blocked_by(state, limits, w.requester, ticket=mine)
+            if w.comment_id < mine
+            and w.comment_id not in state.claims
+            and not blocked_by(state, limits, w.requester, ticket=mine, counting=starting)
         ]
         if ahead:
             why = "earlier requests are waiting in the queue"
     show_queue(session, state)
     if why is None:
         return None
-    return hold(session, plan, why, state=state)
+    return hold(session, plan, why, target, state=state, executors=executors)
 
 
-def hold(session: Session, plan: Plan, why: str, *, state: RepoState | None = None) -> int:
-    """Put this run's request in the queue: its answer says ⏸ queued, why, its place, how to drop it."""
+def hold(
+    session: Session,
+    plan: Plan,
+    why: str,
+    target: Target,
+    *,
+    state: RepoState | None = None,
+    executors: tuple[str, ...] = (),
+) -> int:
+    """Put this run's request in the queue: its answer says ⏸ queued, why, its place, how to drop it.
+
+    The queued marker keeps the plan (and a fan-out's ``executors``) and the commit the request was
+    made on (``sha``: the pull request's head, or GITHUB_SHA) for whoever starts it later.
+    """
     settings, limits, github, trigger = session.settings, session.limits, session.github, session.trigger
     assert trigger is not None
     mine = session.answer.comment_id
@@ -63,9 +104,10 @@ def hold(session: Session, plan: Plan, why: str, *, state: RepoState | None = No
         where = "" if limits.queue else " (queue: false)"
         return session.fail("Not started: over a limit", f"{why[:1].upper()}{why[1:]}{where}.")
     if state is None:
-        state = Snapshot.read(github, listing_since(session)).state(limits)
+        state = Snapshot.read(github, window(session)).state(limits)
     facts = {
-        **pack_plan(plan),
+        **pack_plan(plan, executors),
+        "sha": target.head_sha or settings.sha or None,
         "by": trigger.actor.login or None,
         "req": trigger.comment.url if trigger.comment else (trigger.subject.url if trigger.subject else None),
     }
@@ -87,6 +129,33 @@ def hold(session: Session, plan: Plan, why: str, *, state: RepoState | None = No
     session.outcome.detail = f"Not started yet: {why}."
     session.workflow.log(f"The request waits in the queue, place {spot}: {why}")
     return EXIT_OK
+
+
+def show(session: Session) -> None:
+    """The queue's line in the step summary of a run that answered a request without reading the
+    queue (a follow-up, status, share, cancel, help, a failure): one listing, as :func:`gate`'s.
+    Nothing for a skipped run, or when :func:`_reads_queue` says no; a listing GitHub refuses is
+    a warning, not a failure of the run."""
+    github, outcome, limits = session.github, session.outcome, session.limits
+    if outcome.queue or outcome.skipped or session.trigger is None or not _reads_queue(session):
+        return
+    assert github is not None
+    try:
+        state = Snapshot.read(github, window(session)).state(limits)
+    except GitHubError as error:
+        session.workflow.warning(f"Could not read the queue for the step summary: {error}")
+        return
+    show_queue(session, state)
+
+
+def _reads_queue(session: Session) -> bool:
+    """Whether this run reads the queue: with a limit set (it counts the running tasks); else when
+    the queue is on and the request has a thread to wait in (a direct prompt on workflow_dispatch,
+    schedule or push has none: it cannot wait, so it asks GitHub nothing)."""
+    limits = session.limits
+    if session.github is None:
+        return False
+    return limits.active or (limits.queue and session.issue is not None)
 
 
 def show_queue(session: Session, state: RepoState, *, joined: str | None = None) -> None:
@@ -132,4 +201,4 @@ def reconcile_queue(
     return "\n".join(lines)
 
 
-__all__ = ["gate", "hold", "reconcile_queue", "show_queue"]
+__all__ = ["gate", "hold", "reconcile_queue", "show", "show_queue"]
