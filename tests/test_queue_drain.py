@@ -343,3 +343,21 @@ def test_a_later_requests_run_gives_the_queued_task_it_starts_a_check_run_too(
     assert (check["external_id"], check["head_sha"]) == (task, "6dcb09b5b57875f334f61aebed695e2e4193db5e")
     assert f'"check":{check["id"]}' in answer(github, 2)
     assert "⏸" in answer(github, 3)  # its own request waits: the queued one took the last place
+
+
+def test_a_fan_out_held_by_its_own_run_starts_as_a_group_from_the_reconciler(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    limits = {"max_running": "2", "check_run": "true"}
+    first = seed_running(github, emulator, 1)
+    held = action.run("issue_comment", request(2, 200, "/rebyte --executor claude,codex compare"), **limits)
+    assert held.returncode == 0 and "⏸" in answer(github, 2), held.log
+    finish(emulator, first)
+    result = action.run("schedule", SCHEDULE, mode="reconcile", **limits)
+    assert result.returncode == 0, result.log
+    body = answer(github, 2)
+    assert "🚀 **2 Rebyte tasks started side by side** (claude, codex)" in body
+    started = [t for t in emulator.state.tasks.values() if t.prompts[0].text.startswith("compare")]
+    assert sorted(str(t.executor) for t in started) == ["claude", "codex"]
+    assert sorted(c["name"] for c in github.check_runs()) == ["Rebyte (claude)", "Rebyte (codex)"]
+    assert all(f"`{t.id[:8]}`" in result.summary for t in started)  # the summary names both tasks
