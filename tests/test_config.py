@@ -305,6 +305,7 @@ def test_a_label_the_file_names_triggers_with_its_preset_and_the_prompt_says_so(
     assert (task.executor, task.skills, task.model) == ("codex", ["debugging"], "pro")
     prompt = task.prompts[0].text
     assert prompt.startswith("Reproduce the bug described in this issue, fix it, and open a pull request.\n")
+    assert prompt.count("Reproduce the bug described in this issue") == 1  # the preset's prompt, once
     assert f"Preset: the `bug` label of `{PATH}`" in prompt
     assert "Issue #1: Spelling error in the README file" in prompt
 
