@@ -874,8 +874,21 @@ def test_inputs_are_read_in_the_underscore_spelling_too(action: Action, emulator
         ({"rebyte_base_url": "ftp://x"}, "input 'rebyte-base-url': must be an http:// or https:// URL"),
         ({"allow_forks": "maybe"}, "input 'allow-forks': must be true or false"),
         ({"check_run": "sometimes"}, "input 'check-run': must be true or false"),
-        ({"timeout_minutes": "abc"}, "input 'timeout-minutes': must be a number of minutes > 0 (got 'abc')"),
-        ({"timeout_minutes": "-5"}, "input 'timeout-minutes': must be a number of minutes > 0 (got '-5')"),
+        (
+            {"timeout_minutes": "abc"},
+            "input 'timeout-minutes': must be a number of minutes > 0, at most 50400",
+        ),
+        (
+            {"timeout_minutes": "-5"},
+            "input 'timeout-minutes': must be a number of minutes > 0, at most 50400",
+        ),
+        ({"timeout_minutes": "inf"}, "(got 'inf')"),
+        (
+            {"queue_hours": "1e308"},
+            "input 'queue-hours': must be a number of hours > 0, at most 8784 (a year)",
+        ),
+        ({"queue_hours": "nan"}, "input 'queue-hours'"),
+        ({"reconcile_days": "inf"}, "input 'reconcile-days'"),
         ({"reconcile_max": "many"}, "input 'reconcile-max': must be a whole number of comments ≥ 1"),
         ({"reconcile_days": "0"}, "input 'reconcile-days': must be a number of days > 0"),
         ({"skills": "a b"}, "input 'skills': 'a b' is not a skill name"),
