@@ -120,6 +120,24 @@ def test_a_comment_on_a_pull_request_works_on_its_head_branch(
     assert "Pull request #1" in only_task(emulator).prompts[0].text
 
 
+def test_the_branch_input_applies_to_issues_a_pull_request_keeps_its_head_and_branch_beats_both(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    github.add_pull(1, head_ref="fix/typo")
+    on_issue = comment_event("/rebyte on the issue")
+    on_issue["issue"]["number"] = 2
+    runs = [
+        (on_issue, "develop"),
+        (comment_event("/rebyte on the pull request", on_pull=True), "fix/typo"),
+        (comment_event("/rebyte --new --branch hotfix there", on_pull=True), "hotfix"),
+    ]
+    for number, (event, _) in enumerate(runs):
+        event["comment"]["id"] += number
+        result = action.run("issue_comment", event, branch="develop")
+        assert result.returncode == 0, result.log
+    assert [t.branch_name for t in emulator.state.tasks.values()] == [branch for _, branch in runs]
+
+
 def test_a_review_comment_starts_a_task_with_the_file_lines_and_hunk(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:

@@ -417,7 +417,8 @@ def test_a_pull_request_changing_the_file_runs_under_the_default_branchs_version
     result = action.run("issue_comment", comment_event("/rebyte review", on_pull=True), **ON)
     assert result.returncode == 0, result.log
     task = only_task(emulator)
-    assert (task.executor, task.branch_name) == ("claude", "develop")
+    # the default branch's preset (claude), on the pull request's code (its head beats `defaults: branch`)
+    assert (task.executor, task.branch_name) == ("claude", "fix/typo")
     assert task.prompts[0].text.startswith("Review this pull request for bugs")
     assert {r.query["ref"][0] for r in github.requests() if r.route.startswith(f"{R}/contents/")} == {
         "master"
