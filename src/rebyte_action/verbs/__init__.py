@@ -44,7 +44,7 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
             return group_verbs.share(session, work)
         return group_verbs.cancel(session, work, markers)
     if command.verb == "status":
-        return status.run(session, latest_task(markers))
+        return status.run(session, latest_task(markers), markers)
     if command.verb == "share":
         return share.run(session, latest_task(markers))
     if command.verb == "cancel":
