@@ -105,7 +105,7 @@ def serve(control: socket.socket) -> None:
         try:
             for name in PREIMPORTS:
                 __import__(name)
-        except BaseException as exc:  # noqa: BLE001 - reported to the client, which raises it
+        except BaseException as exc:  # reported to the client, which raises it
             print(f"{type(exc).__name__}: {exc}")
     if captured.getvalue():
         # a run would print this itself on its own stderr; a preimport would swallow it
@@ -234,7 +234,7 @@ def _run_as_main(request: dict[str, Any]) -> int:
     except KeyboardInterrupt:
         _print_exception()
         interrupted = True
-    except BaseException:  # noqa: BLE001 - an uncaught exception, reported as an interpreter would
+    except BaseException:  # an uncaught exception, reported as an interpreter would
         _print_exception()
         code = 1
     threading._shutdown()  # type: ignore[attr-defined]  # Py_FinalizeEx: join non-daemon threads
@@ -242,7 +242,7 @@ def _run_as_main(request: dict[str, Any]) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except Exception:  # noqa: BLE001 - as an interpreter whose stdout is gone: exit 120
+        except Exception:  # as an interpreter whose stdout is gone: exit 120
             code = 120
     if interrupted:  # an uncaught KeyboardInterrupt ends the process by SIGINT
         signal.signal(signal.SIGINT, signal.SIG_DFL)
