@@ -28,6 +28,7 @@ PERMISSION = f"GET {R}/collaborators/Codertocat/permission"
 REACT_ON_COMMENT = f"POST {R}/issues/comments/492700400/reactions"
 LIST_COMMENTS_1 = f"GET {R}/issues/1/comments"
 POST_COMMENT_1 = f"POST {R}/issues/1/comments"
+LIST_REPO = f"GET {R}/issues/comments"  # the repository's comments: the queue (verbs/queued.py)
 
 
 def edit_answer(github: FakeGitHub, issue: int = 1, prefix: str = "") -> str:
@@ -66,6 +67,7 @@ def test_a_comment_on_an_issue_starts_a_task_on_the_default_branch_and_answers_w
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github),  # options ask for a task of their own: no earlier request to wait for
     ]
     assert "Starting a Rebyte task** for @Codertocat" in github.requests()[3].body["body"]
@@ -111,6 +113,7 @@ def test_a_comment_on_a_pull_request_works_on_its_head_branch(
         LIST_COMMENTS_1,
         POST_COMMENT_1,
         LIST_COMMENTS_1,  # again, after its pending answer: is an earlier request starting a task?
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github),
     ]
     assert only_task(emulator).branch_name == "fix/typo"
@@ -128,6 +131,7 @@ def test_a_review_comment_starts_a_task_with_the_file_lines_and_hunk(
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
         f"GET {R}/issues/2/comments",
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github, 2),
     ]
     task = only_task(emulator)
@@ -149,6 +153,7 @@ def test_the_label_on_an_issue_starts_a_task_about_the_issue(
         LIST_COMMENTS_1,
         POST_COMMENT_1,
         LIST_COMMENTS_1,  # again, after its pending answer: is an earlier request starting a task?
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github),
     ]
     prompt = only_task(emulator).prompts[0].text
@@ -170,6 +175,7 @@ def test_the_label_on_a_pull_request_starts_a_task_on_its_branch(
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
         f"GET {R}/issues/2/comments",
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github, 2),
     ]
     assert only_task(emulator).branch_name == "changes"
@@ -229,6 +235,7 @@ def test_a_direct_prompt_on_a_pull_request_event_answers_on_the_pull_request(
         f"POST {R}/issues/2/reactions",
         f"GET {R}/issues/2/comments",
         f"POST {R}/issues/2/comments",
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github, 2),  # its own task: no need to read the thread again for a race
     ]
     task = only_task(emulator)
@@ -350,6 +357,7 @@ def test_an_allowed_bot_may_start_a_task_without_a_permission_check(
         LIST_COMMENTS_1,
         POST_COMMENT_1,
         LIST_COMMENTS_1,
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github),
     ]
     assert len(emulator.state.tasks) == 1
@@ -535,7 +543,11 @@ def test_a_re_run_for_the_same_comment_starts_no_second_task(
     assert second.outputs["comment-id"] == first.outputs["comment-id"]
     assert second.outputs["status"] == "running"  # as the answer last reported it
     assert len(github.comments(1)) == 1
-    assert github.calls()[6:] == [PERMISSION, LIST_COMMENTS_1]  # the 👀 is there already
+    assert github.calls()[7:] == [
+        PERMISSION,
+        LIST_COMMENTS_1,
+        LIST_REPO,
+    ]  # the 👀 is there already; the queue
     assert len(github.reactions()) == 1
     assert "already started" in second.summary
     assert "as last reported" in second.summary
@@ -653,6 +665,7 @@ def test_a_bad_rebyte_key_fails_loudly_on_the_issue_without_leaking_it(
         LIST_COMMENTS_1,
         POST_COMMENT_1,
         LIST_COMMENTS_1,  # again, after its pending answer: is an earlier request starting a task?
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github),
         REACT_ON_COMMENT,
     ]
@@ -834,6 +847,7 @@ def test_github_enterprise_server_api_urls_are_used_as_given(
         f"GET /api/v3{R}/issues/1/comments",
         f"POST /api/v3{R}/issues/1/comments",
         f"GET /api/v3{R}/issues/1/comments",
+        f"GET /api/v3{R}/issues/comments",  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github, prefix="/api/v3"),
     ]
     assert all(r.authorization == f"token {GITHUB_TOKEN}" for r in github.requests())

@@ -338,9 +338,9 @@ def test_each_kind_of_attachment_reaches_the_task_with_its_path_in_the_prompt(
     for name in files:
         assert f"`/code/{name}`" in prompt
         assert f"`/code/{name}`" in answer(github)
-    # Three downloads, each with the token: GitHub's own host; 6 + 3 GitHub requests in all.
+    # Three downloads, each with the token: GitHub's own host; 7 + 3 GitHub requests in all.
     assert len(downloads(github)) == 3
-    assert len(github.calls()) == 9
+    assert len(github.calls()) == 10
     assert {r.authorization for r in github.requests() if "assets" in r.path or "files" in r.path} == {
         f"Bearer {GITHUB_TOKEN}"
     }

@@ -26,6 +26,7 @@ from rebyte_action.testing import FakeGitHub
 from .action_harness import Action, comment_event, load_event
 from .test_action import (
     LIST_COMMENTS_1,
+    LIST_REPO,
     PERMISSION,
     POST_COMMENT_1,
     REACT_ON_COMMENT,
@@ -264,6 +265,7 @@ def test_defaults_apply_over_the_inputs_and_the_read_is_one_request_from_the_def
         LIST_COMMENTS_1,
         POST_COMMENT_1,
         LIST_COMMENTS_1,
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github),
     ]
     assert github.requests()[0].query == {"ref": ["master"]}  # the payload's repository.default_branch

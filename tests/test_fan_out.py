@@ -16,7 +16,7 @@ from rebyte_action.report import Marker, find_markers
 from rebyte_action.testing import FakeGitHub
 
 from .action_harness import Action, comment_event
-from .test_action import LIST_COMMENTS_1, PERMISSION, POST_COMMENT_1, REACT_ON_COMMENT, edit_answer
+from .test_action import LIST_COMMENTS_1, LIST_REPO, PERMISSION, POST_COMMENT_1, REACT_ON_COMMENT, edit_answer
 from .test_verbs import later
 
 FAST = {"REBYTE_ACTION_POLL_SECONDS": "0.05"}
@@ -41,6 +41,7 @@ def test_two_executors_start_a_task_each_on_the_same_branch_and_prompt_answered_
         REACT_ON_COMMENT,
         LIST_COMMENTS_1,
         POST_COMMENT_1,
+        LIST_REPO,  # the queue, before the task starts (verbs/queued.gate)
         edit_answer(github),
     ]
     tasks = tasks_by_executor(emulator)
@@ -232,7 +233,7 @@ def test_a_re_run_of_the_request_starts_none_and_reports_the_group(
     result = action.run("issue_comment", event, raw_env={"GITHUB_RUN_ATTEMPT": "2"})
     assert result.returncode == 0, result.log
     assert emulator.requests() == []
-    assert github.calls()[before:] == [PERMISSION, LIST_COMMENTS_1]
+    assert github.calls()[before:] == [PERMISSION, LIST_COMMENTS_1, LIST_REPO]  # and the queue
     assert result.outputs["task-ids"] == first.outputs["task-ids"]
     assert result.outputs["comment-id"] == first.outputs["comment-id"]
     assert len(github.comments(1)) == 1

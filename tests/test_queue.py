@@ -300,12 +300,10 @@ def test_the_count_is_kept_from_markers_without_a_request_per_task(
         seed_running(github, emulator, issue)
     limited, rebyte = calls_of_one_request(21, max_running="40")
     shape = [re.sub(r"\d+", "N", call) for call in baseline]
-    # One listing of the repository's comments, after the pending answer; nothing per task.
-    assert [re.sub(r"\d+", "N", call) for call in limited] == [
-        *shape[:5],
-        f"GET {R}/issues/comments",
-        *shape[5:],
-    ]
+    # The one listing of the repository's comments every run makes, after the pending answer:
+    # a limit adds nothing per task (its window is longer, still one page here).
+    assert shape[5] == f"GET {R}/issues/comments"
+    assert [re.sub(r"\d+", "N", call) for call in limited] == shape
     assert rebyte == ["POST /v1/tasks"]  # nothing asked of Rebyte per task
     # Across runs: the task just started counts too (30 seeded + 2 started = 32).
     assert action.run("issue_comment", request(22, 2200, "/rebyte x"), max_running="32").returncode == 0

@@ -14,7 +14,15 @@ from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.testing import FakeGitHub
 
 from .action_harness import Action, comment_event, load_event
-from .test_action import LIST_COMMENTS_1, PERMISSION, POST_COMMENT_1, REACT_ON_COMMENT, R, only_task
+from .test_action import (
+    LIST_COMMENTS_1,
+    LIST_REPO,
+    PERMISSION,
+    POST_COMMENT_1,
+    REACT_ON_COMMENT,
+    R,
+    only_task,
+)
 
 FAST = {"REBYTE_ACTION_POLL_SECONDS": "0.05"}
 
@@ -34,11 +42,12 @@ def test_wait_follows_the_task_and_marks_the_comment_completed(
         LIST_COMMENTS_1,
         POST_COMMENT_1,
         LIST_COMMENTS_1,
+        LIST_REPO,  # the queue, before the task starts
         patch_comment(github),  # pending -> started, running
         patch_comment(github),  # running -> completed
         REACT_ON_COMMENT,  # 🚀 on the request: it is done
     ]
-    started = github.requests()[5].body["body"]
+    started = github.requests()[6].body["body"]
     assert "🚀 **Rebyte task started**" in started and "| Status | ⏳ running |" in started
     (comment,) = github.comments(1)
     assert "✅ **Rebyte task completed**" in comment["body"]
@@ -113,6 +122,7 @@ def test_a_check_run_on_the_pull_requests_head_follows_the_task(
         LIST_COMMENTS_1,
         POST_COMMENT_1,
         LIST_COMMENTS_1,
+        LIST_REPO,  # the queue, before the task starts
         f"POST {R}/check-runs",  # before the answer, whose marker records its id
         patch_comment(github),
         patch_comment(github),

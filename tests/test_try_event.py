@@ -78,6 +78,7 @@ def test_a_rebyte_comment_on_a_pull_request_starts_a_task_on_its_head_branch(tmp
         "POST /repos/Codertocat/Hello-World/issues/comments/492700400/reactions  eyes",
         "GET /repos/Codertocat/Hello-World/issues/1/comments",
         "POST /repos/Codertocat/Hello-World/issues/1/comments",
+        "GET /repos/Codertocat/Hello-World/issues/comments",
         "PATCH /repos/Codertocat/Hello-World/issues/comments/900000002",
     ]
     assert section(out, "Rebyte API calls").strip() == "POST /v1/tasks -> 201"

@@ -10,7 +10,15 @@ from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.testing import FakeGitHub
 
 from .action_harness import Action, comment_event
-from .test_action import LIST_COMMENTS_1, PERMISSION, POST_COMMENT_1, REACT_ON_COMMENT, R, only_task
+from .test_action import (
+    LIST_COMMENTS_1,
+    LIST_REPO,
+    PERMISSION,
+    POST_COMMENT_1,
+    REACT_ON_COMMENT,
+    R,
+    only_task,
+)
 
 FIRST_REQUEST = "https://github.com/Codertocat/Hello-World/issues/1#issuecomment-492700400"
 
@@ -37,7 +45,13 @@ def test_status_answers_with_the_task_its_prompts_and_the_live_url_using_only_ge
     emulator.state.requests.clear()
     result = action.run("issue_comment", later("/rebyte status"))
     assert result.returncode == 0, result.log
-    assert github.calls()[before:] == [PERMISSION, react_on(600), LIST_COMMENTS_1, POST_COMMENT_1]
+    assert github.calls()[before:] == [
+        PERMISSION,
+        react_on(600),
+        LIST_COMMENTS_1,
+        POST_COMMENT_1,
+        LIST_REPO,  # the queue, for the step summary
+    ]
     assert {r.method for r in emulator.requests()} == {"GET"}
     task = only_task(emulator)
     assert len(task.prompts) == 1  # not sent to the task as a prompt

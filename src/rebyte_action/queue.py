@@ -170,29 +170,34 @@ def blocked_by(
     *,
     ticket: int | None,
     ignore: frozenset[int] = frozenset(),
+    counting: frozenset[int] = frozenset(),
+    places: int = 1,
 ) -> str | None:
-    """Which of this action's limits a new task for ``requester`` would pass, or None when it fits.
+    """Which of this action's limits ``places`` new tasks for ``requester`` would pass (a fan-out
+    takes one place per task), or None when they fit.
 
     Running tasks and the tickets posted before ``ticket`` (all of them when None), except those
-    in ``ignore``, take places; the answer is a sentence for the queued comment.
+    in ``ignore``, take places, and so do the tickets in ``counting`` whenever they were posted;
+    the answer is a sentence for the queued comment.
     """
     earlier = [
         by
         for comment_id, by in state.tickets.items()
-        if comment_id not in ignore and (ticket is None or comment_id < ticket)
+        if comment_id not in ignore and (ticket is None or comment_id < ticket or comment_id in counting)
     ]
     taken = list(state.running.values()) + earlier
-    if limits.max_running and len(taken) >= limits.max_running:
+    wanted = f"; this request needs {places} places" if places > 1 else ""
+    if limits.max_running and len(taken) + places > limits.max_running:
         return (
             f"this repository's limit of {limits.max_running} running task(s) (`max-running`) is reached: "
-            f"{len(taken)} running or starting"
+            f"{len(taken)} running or starting{wanted}"
         )
     if limits.per_user and requester:
         mine = sum(1 for by in taken if by == requester)
-        if mine >= limits.per_user:
+        if mine + places > limits.per_user:
             return (
                 f"@{requester} has {mine} task(s) running or starting here, the limit per person "
-                f"(`max-running-per-user`) is {limits.per_user}"
+                f"(`max-running-per-user`) is {limits.per_user}{wanted}"
             )
     return None
 
@@ -212,9 +217,11 @@ def won_claim(state: RepoState, queued: int, claim: int) -> bool:
 # -- a plan kept in the queued answer's marker -------------------------------------------
 
 
-def pack_plan(plan: Plan) -> dict[str, Any]:
-    """The plan in a marker's facts: the prompt deflated and base64'd (a prompt may hold anything)."""
+def pack_plan(plan: Plan, executors: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The plan in a marker's facts: the prompt deflated and base64'd (a prompt may hold anything);
+    ``executors`` when the request is a fan-out (a task per executor, see :func:`unpack_executors`)."""
     data: dict[str, Any] = {
+        "executors": list(executors) or None,
         "branch": plan.branch,
         "repo": plan.github_url,
         "executor": plan.executor,
@@ -242,6 +249,14 @@ def unpack_plan(facts: dict[str, Any]) -> Plan | None:
         )
     except (KeyError, ValueError, TypeError, zlib.error, UnicodeDecodeError):
         return None
+
+
+def unpack_executors(facts: dict[str, Any]) -> tuple[str, ...]:
+    """A queued fan-out's executors (a task each); empty for a request that starts one task."""
+    executors = facts.get("executors")
+    if not isinstance(executors, list):
+        return ()
+    return tuple(e for e in executors if isinstance(e, str) and e)
 
 
 def _text(value: object) -> str | None:

@@ -24,7 +24,7 @@ from .report import summary
 from .session import EXIT_FAILED, EXIT_OK, Outcome, Session
 from .settings import Permission, Settings
 from .track import Cancelled
-from .verbs import dispatch, help
+from .verbs import dispatch, help, queued
 from .workflow import Workflow
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "Outcome", "execute", "main"]
@@ -121,7 +121,9 @@ def _flow(session: Session) -> int:
             return EXIT_FAILED
         session.acknowledge()
         return help.too_long(session, problem)
-    return dispatch(session, command, payload, target)
+    code = dispatch(session, command, payload, target)
+    queued.show(session)  # every run that answered a request shows the queue
+    return code
 
 
 def _decide(settings: Settings, payload: dict[str, Any], label: str) -> Trigger | Skip:

@@ -125,32 +125,32 @@ def _first_fan_out(action: Action) -> None:
 
 SCENARIOS = [
     Scenario(
-        "/rebyte on an issue", "issue_comment", lambda: comment_event("/rebyte fix the typo"), (6, 1), {}
+        "/rebyte on an issue", "issue_comment", lambda: comment_event("/rebyte fix the typo"), (7, 1), {}
     ),
     Scenario(
         "/rebyte on a pull request",
         "issue_comment",
         lambda: comment_event("/rebyte fix it", on_pull=True),
-        (7, 1),
+        (8, 1),
         {},
     ),
     Scenario(
         "a review comment",
         "pull_request_review_comment",
         lambda: review_comment_event("/rebyte emoji"),
-        (6, 1),
+        (7, 1),
         {},
     ),
     Scenario(
         "/rebyte with two attachments",
         "issue_comment",
         dict,
-        (8, 5),
+        (9, 5),
         {},
         arrange=_with_attachments,
     ),
-    Scenario("an issue labeled", "issues", _labeled("issues.labeled"), (6, 1), {}),
-    Scenario("a pull request labeled", "pull_request", _labeled("pull_request.labeled"), (6, 1), {}),
+    Scenario("an issue labeled", "issues", _labeled("issues.labeled"), (7, 1), {}),
+    Scenario("a pull request labeled", "pull_request", _labeled("pull_request.labeled"), (7, 1), {}),
     Scenario(
         "direct prompt, workflow_dispatch", "workflow_dispatch", _dispatch, (0, 1), {"prompt": "Update"}
     ),
@@ -161,7 +161,7 @@ SCENARIOS = [
         "a follow-up in a thread with a task",
         "issue_comment",
         _later("/rebyte now add a test"),
-        (5, 1),
+        (6, 1),
         {},
         _first_request,
     ),
@@ -169,18 +169,18 @@ SCENARIOS = [
         "a follow-up with attachments (carries none)",
         "issue_comment",
         dict,
-        (5, 1),
+        (6, 1),
         {},
         _first_request,
         arrange=_follow_up_with_attachment,
     ),
-    Scenario("/rebyte status", "issue_comment", _later("/rebyte status"), (4, 1), {}, _first_request),
-    Scenario("fan-out to 2 executors", "issue_comment", lambda: comment_event(FAN_OUT), (5, 2), {}),
+    Scenario("/rebyte status", "issue_comment", _later("/rebyte status"), (5, 1), {}, _first_request),
+    Scenario("fan-out to 2 executors", "issue_comment", lambda: comment_event(FAN_OUT), (6, 2), {}),
     Scenario(
         "a follow-up to a fan-out of 2",
         "issue_comment",
         _later("/rebyte now add a test"),
-        (5, 2),
+        (6, 2),
         {},
         _first_fan_out,
     ),
@@ -188,7 +188,7 @@ SCENARIOS = [
         "/rebyte status on a fan-out of 2",
         "issue_comment",
         _later("/rebyte status"),
-        (4, 2),
+        (5, 2),
         {},
         _first_fan_out,
     ),
@@ -196,7 +196,7 @@ SCENARIOS = [
         "/rebyte cancel on a fan-out of 2",
         "issue_comment",
         _later("/rebyte cancel"),
-        (6, 2),
+        (7, 2),
         {},
         _first_fan_out,
     ),
@@ -237,7 +237,7 @@ SCENARIOS = [
         "a re-run of the same request (wait off)",
         "issue_comment",
         lambda: comment_event("/rebyte fix the typo"),
-        (2, 0),
+        (3, 0),
         {},
         _first_request,
         {"GITHUB_RUN_ATTEMPT": "2"},  # a re-run is the same workflow run's next attempt
@@ -247,12 +247,12 @@ SCENARIOS = [
         "/rebyte review, a command of the config file",
         "issue_comment",
         lambda: comment_event("/rebyte review"),
-        (7, 1),
+        (8, 1),
         CONFIG,
         _config_file,
     ),
     Scenario(
-        "an issue labeled bug, a label of the file", "issues", _bug_label("bug"), (7, 1), CONFIG, _config_file
+        "an issue labeled bug, a label of the file", "issues", _bug_label("bug"), (8, 1), CONFIG, _config_file
     ),
     Scenario(
         "a label neither the input nor the file names",
@@ -266,7 +266,7 @@ SCENARIOS = [
         "/rebyte status, file on (not read)",
         "issue_comment",
         _later("/rebyte status"),
-        (4, 1),
+        (5, 1),
         CONFIG,
         _file_and_first_request,
     ),

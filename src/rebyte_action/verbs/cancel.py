@@ -10,7 +10,7 @@ from ..rebyte import NotFoundError, RebyteError
 from ..replies import cancel_comment, no_task_comment
 from ..report import TaskFacts, TaskState, ThreadMarker
 from ..session import EXIT_OK, Session
-from . import queued
+from . import drain
 
 
 def run(session: Session, found: ThreadMarker | None, markers: list[ThreadMarker]) -> int:
@@ -19,7 +19,7 @@ def run(session: Session, found: ThreadMarker | None, markers: list[ThreadMarker
     trigger, github = session.trigger, session.github
     assert trigger is not None and github is not None
     asker, request_url = trigger.actor.login, trigger.comment.url if trigger.comment else None
-    dropped = queued.drop(session, markers)  # queued requests go first; a running task stays
+    dropped = drain.drop(session, markers)  # queued requests go first; a running task stays
     if dropped is not None:
         return dropped
     task_id = found.marker.task_id if found else None

@@ -27,30 +27,45 @@ from ..group import (
 )
 from ..group_report import check_run_name, group_comment
 from ..group_track import follow_group
-from ..rebyte import RebyteClient, RebyteError
+from ..rebyte import LimitExceededError, RebyteClient, RebyteError
 from ..report import RUNNING, Marker, TaskFacts, ThreadMarker
 from ..session import EXIT_FAILED, EXIT_OK, Session
 from ..track import open_check_run
-from . import follow_up
+from . import follow_up, queued
 from .start import _create, _set_visibility, failure_words
 
 
 def start(session: Session, plan: Plan, target: Target, executors: Sequence[str]) -> int:
-    """POST /v1/tasks once per executor (same prompt and branch), answer with them side by side."""
+    """POST /v1/tasks once per executor (same prompt and branch), answer with them side by side.
+
+    The limits count a place per task; when Rebyte refuses every one (429 ``limit_exceeded``) and
+    the queue is on, the whole request waits in the queue.
+    """
     session.answer.pending(continuing=False)
-    members: list[Marker | TaskFacts] = []
+    results: list[TaskFacts | RebyteError] = []
     with session.rebyte() as rebyte:
+        held = queued.gate(session, rebyte, plan, target, tuple(executors))
+        if held is not None:
+            return held
         gathered = attachments.gather(session, rebyte)  # downloaded and uploaded once, for every task
         for executor in executors:
             try:
                 facts = _create(session, rebyte, replace(plan, executor=executor), gathered)
             except RebyteError as error:
-                members.append(_failed(session, executor, error, "start"))
+                results.append(error)
                 continue
             session.workflow.log(f"Rebyte task {facts.task_id} started ({executor}): {facts.url}")
             if plan.visibility:
                 facts = _set_visibility(session, rebyte, facts, plan.visibility)
-            members.append(facts)
+            results.append(facts)
+        refused = [r for r in results if isinstance(r, LimitExceededError)]
+        if len(refused) == len(executors) and session.limits.queue and session.issue is not None:
+            why = f"Rebyte refused to start a task: {refused[0].message}"
+            return queued.hold(session, plan, why, target, executors=tuple(executors))
+        members = [
+            _failed(session, executor, r, "start") if isinstance(r, RebyteError) else r
+            for executor, r in zip(executors, results, strict=True)
+        ]
         return _answer(session, rebyte, members, target, continued=False)
 
 

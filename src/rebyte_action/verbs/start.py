@@ -52,13 +52,13 @@ def run(
             facts = follow_up.send(session, rebyte, plan, continue_from) if continue_from else None
             if facts is None:  # a new task: limits and the queue apply (never to a follow-up)
                 creating = True
-                held = queued.gate(session, rebyte, plan)
+                held = queued.gate(session, rebyte, plan, target)
                 if held is not None:
                     return held
                 facts = _create(session, rebyte, plan)
         except LimitExceededError as error:
             if creating and session.limits.queue and session.issue is not None:
-                return queued.hold(session, plan, f"Rebyte refused to start a task: {error.message}")
+                return queued.hold(session, plan, f"Rebyte refused to start a task: {error.message}", target)
             return rebyte_failed(session, error)
         except RebyteError as error:
             return rebyte_failed(session, error)

@@ -1,0 +1,149 @@
+"""The queue on every run, through the real entry point: the summary's queue line, requests Rebyte
+refused (no limit of the action's) started in order before later ones, a fan-out taking a place
+per task, and a queued request another run is starting."""
+
+from __future__ import annotations
+
+import re
+
+from rebyte_action.queue_report import claim_comment
+from rebyte_action.rebyte.emulator import Emulator
+from rebyte_action.report import find_markers
+from rebyte_action.testing import FakeGitHub
+
+from .action_harness import Action
+from .test_queue import R, answer, created_tasks, finish, request, seed_running
+
+LISTING = f"GET {R}/issues/comments"
+
+
+def listings(github: FakeGitHub, since: int = 0) -> int:
+    return github.calls()[since:].count(LISTING)
+
+
+def test_a_follow_up_and_a_status_run_each_show_the_queue_with_one_listing(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    seed_running(github, emulator, 1)
+    emulator.config.max_running = 1
+    queued = action.run("issue_comment", request(2, 200, "/rebyte wait for me"))
+    assert "⏸" in answer(github, 2), queued.log
+    assert "Queue: 1 request(s) waiting" in queued.summary
+    for text in ("/rebyte also this", "/rebyte status"):
+        before = len(github.calls())
+        result = action.run("issue_comment", request(1, 101 + len(text), text))
+        assert result.returncode == 0, result.log
+        assert "Queue: 1 request(s) waiting; the oldest ([request](" in result.summary, text
+        assert listings(github, before) == 1, text
+
+
+def test_with_the_queue_off_and_no_limit_a_run_reads_no_queue(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    result = action.run("issue_comment", request(2, 200, "/rebyte fix"), queue="false")
+    assert result.returncode == 0, result.log
+    assert listings(github) == 0 and "Queue:" not in result.summary
+    assert "🚀" in answer(github, 2)
+
+
+def test_a_run_without_a_limit_shows_an_empty_queue_and_starts_its_task(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    result = action.run("issue_comment", request(2, 200, "/rebyte fix"))
+    assert result.returncode == 0, result.log
+    assert "Queue: empty." in result.summary and listings(github) == 1
+    assert created_tasks(emulator) == ["fix"]
+
+
+def test_a_request_rebyte_refused_starts_before_a_later_request_without_any_limit(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    running = seed_running(github, emulator, 1)
+    emulator.config.max_running = 1
+    assert action.run("issue_comment", request(2, 200, "/rebyte first [emulate:hang]")).returncode == 0
+    assert "⏸" in answer(github, 2)
+    finish(emulator, running)  # a place frees on Rebyte
+    later = action.run("issue_comment", request(3, 300, "/rebyte second"))
+    assert later.returncode == 0, later.log
+    # The queued request took the free place; the later one was refused by Rebyte and waits.
+    assert created_tasks(emulator)[1:] == ["first [emulate:hang]"]
+    assert "🚀 **Rebyte task started**" in answer(github, 2)
+    assert "⏸" in answer(github, 3) and "Rebyte refused to start a task" in answer(github, 3)
+    emulator.config.max_running = 5
+    third = action.run("issue_comment", request(4, 400, "/rebyte third"))
+    assert third.returncode == 0, third.log
+    assert created_tasks(emulator)[1:] == ["first [emulate:hang]", "second", "third"]  # in the order asked
+
+
+def test_a_later_request_waits_behind_one_rebyte_still_refuses_without_asking_rebyte_twice(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    seed_running(github, emulator, 1)
+    emulator.config.max_running = 1
+    assert action.run("issue_comment", request(2, 200, "/rebyte first")).returncode == 0
+    one_create = len(emulator.requests("POST", "/v1/tasks"))  # its attempts: the client retries a 429
+    later = action.run("issue_comment", request(3, 300, "/rebyte second"))
+    assert later.returncode == 0, later.log
+    body = answer(github, 3)
+    assert "⏸" in body and "earlier requests are waiting in the queue" in body
+    assert "Place in this repository's queue:** 2" in body
+    # One create: the queued request's, refused; this one's was not sent to be refused too.
+    assert [r.status for r in emulator.requests("POST", "/v1/tasks")[one_create:]] == [429] * one_create
+    assert "Queue: 2 request(s) waiting" in later.summary
+
+
+def test_a_fan_out_needs_a_place_per_task(action: Action, emulator: Emulator, github: FakeGitHub) -> None:
+    seed_running(github, emulator, 1)
+    result = action.run(
+        "issue_comment", request(2, 200, "/rebyte --executor claude,codex compare"), max_running="2"
+    )
+    assert result.returncode == 0, result.log
+    body = answer(github, 2)
+    assert "⏸" in body and "1 running or starting; this request needs 2 places" in body
+    queued = next(m for m in find_markers(body) if m.kind == "queued")
+    assert queued.facts is not None and queued.facts["executors"] == ["claude", "codex"]
+    assert len(emulator.state.tasks) == 1  # none of the two started
+
+
+def test_a_fan_out_that_fits_starts_all_its_tasks(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    seed_running(github, emulator, 1)
+    fits = action.run("issue_comment", request(3, 300, "/rebyte --executor claude,codex go"), max_running="3")
+    assert fits.returncode == 0, fits.log
+    assert "⏸" not in answer(github, 3)
+    assert sorted(str(t.executor) for t in emulator.state.tasks.values()) == ["claude", "codex", "opencode"]
+
+
+def test_a_fan_out_rebyte_refuses_entirely_waits_in_the_queue_as_a_whole(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    seed_running(github, emulator, 1)
+    emulator.config.max_running = 1
+    result = action.run("issue_comment", request(2, 200, "/rebyte --executor claude,codex compare"))
+    assert result.returncode == 0, result.log
+    body = answer(github, 2)
+    assert "⏸" in body and "Rebyte refused to start a task" in body
+    queued = next(m for m in find_markers(body) if m.kind == "queued")
+    assert queued.facts is not None and queued.facts["executors"] == ["claude", "codex"]
+    assert "::error::" not in result.stdout  # not reported as two failures first
+
+
+def test_a_queued_request_another_run_is_starting_takes_its_place_but_does_not_hold_a_later_one(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    assert action.run("issue_comment", request(2, 200, "/rebyte first"), max_running="0").returncode == 0
+    seed_running(github, emulator, 1)
+    emulator.config.max_running = 1
+    assert action.run("issue_comment", request(3, 300, "/rebyte queued one")).returncode == 0
+    queued_id = github.comments(3)[0]["id"]
+    emulator.config.max_running = 0
+    github.add_comment(3, claim_comment(queued_id, "Codertocat"))  # another run is starting it now
+    fits = action.run("issue_comment", request(4, 400, "/rebyte fits"), max_running="4")
+    assert fits.returncode == 0, fits.log
+    assert "🚀" in answer(github, 4)  # not held behind a request another run is starting
+    assert "queued one" not in created_tasks(emulator)  # and not started a second time here
+    full = action.run("issue_comment", request(5, 500, "/rebyte full"), max_running="4")
+    # Running: the seeded task, "first", "fits"; the claimed request takes the fourth place.
+    assert "⏸" in answer(github, 5), full.log
+    assert re.search(r"limit of 4 running task\(s\).*: 4 running or starting", answer(github, 5))
