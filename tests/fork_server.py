@@ -39,6 +39,7 @@ import io
 import json
 import locale
 import os
+import pkgutil
 import runpy
 import selectors
 import signal
@@ -53,7 +54,8 @@ __all__ = ["ForkServer", "ForkedProcess", "needs_fresh_interpreter"]
 
 MODULE = "rebyte_action"
 # What a full run imports (python -X importtime -m rebyte_action on a request), and what it
-# imports lazily: the config file's YAML, attachments, markdown-it's helpers.
+# imports lazily: the config file's YAML, markdown-it's helpers; then every module of the package
+# (preimports), but its __main__, which is the run, and the test fakes.
 PREIMPORTS = (
     "github",
     "httpx",
@@ -63,13 +65,6 @@ PREIMPORTS = (
     "markdown_it",
     "markdown_it.helpers",
     "markdown_it.common.html_re",
-    "rebyte_action.run",
-    "rebyte_action.events",
-    "rebyte_action.config",
-    "rebyte_action.reconcile",
-    "rebyte_action.group_reconcile",
-    "rebyte_action.attachments.download",
-    "rebyte_action.verbs.start",
 )
 MAX_MESSAGE = 1 << 20
 _STARTUP_PREFIXES = ("PYTHON", "LC_")
@@ -104,6 +99,8 @@ def serve(control: socket.socket) -> None:
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         try:
             for name in PREIMPORTS:
+                __import__(name)
+            for name in _package_modules():
                 __import__(name)
         except BaseException as exc:  # reported to the client, which raises it
             print(f"{type(exc).__name__}: {exc}")
@@ -168,6 +165,12 @@ def serve(control: socket.socket) -> None:
         for run in runs.values():
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(run.pidfd, signal.SIGKILL)
+
+
+def _package_modules() -> list[str]:
+    package = __import__(MODULE)
+    found = pkgutil.walk_packages(package.__path__, f"{MODULE}.")
+    return [m.name for m in found if m.name != f"{MODULE}.__main__" and ".testing" not in m.name]
 
 
 def _send(run: _Run, message: str) -> None:
