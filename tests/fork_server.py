@@ -48,6 +48,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from typing import Any
 
 __all__ = ["ForkServer", "ForkedProcess", "needs_fresh_interpreter"]
@@ -142,10 +143,10 @@ def serve(control: socket.socket) -> None:
                         asked = run.conn.recv(64)
                     except OSError:
                         asked = b""
-                    if asked == b"kill":
-                        signal.pidfd_send_signal(run.pidfd, signal.SIGKILL)
-                    elif not asked:  # the client is gone: so is the run
-                        signal.pidfd_send_signal(run.pidfd, signal.SIGKILL)
+                    if asked == b"kill" or not asked:  # not asked: the client is gone, so is the run
+                        with contextlib.suppress(OSError):  # ended already: reaped on its own event
+                            signal.pidfd_send_signal(run.pidfd, signal.SIGKILL)
+                    if not asked:
                         selector.unregister(run.conn)
                         run.conn.close()
                         run.conn = None
@@ -212,6 +213,8 @@ def _fork(
             os.dup2(fd, target)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         code = _run_as_main(request)
+    except BaseException:
+        traceback.print_exc()  # the harness's own failure, on the run's stderr
     finally:
         os._exit(code)
 
