@@ -270,7 +270,7 @@ def _print_exception() -> None:
     assert kind is not None and value is not None
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next  # the traceback starts where python -m's does: in runpy
-    sys.excepthook(kind, value, tb)
+    sys.excepthook(kind, value.with_traceback(tb), tb)
 
 
 # ---------------------------------------------------------------------------------------------
