@@ -120,6 +120,24 @@ def test_a_comment_on_a_pull_request_works_on_its_head_branch(
     assert "Pull request #1" in only_task(emulator).prompts[0].text
 
 
+def test_the_branch_input_applies_to_issues_a_pull_request_keeps_its_head_and_branch_beats_both(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    github.add_pull(1, head_ref="fix/typo")
+    on_issue = comment_event("/rebyte on the issue")
+    on_issue["issue"]["number"] = 2
+    runs = [
+        (on_issue, "develop"),
+        (comment_event("/rebyte on the pull request", on_pull=True), "fix/typo"),
+        (comment_event("/rebyte --new --branch hotfix there", on_pull=True), "hotfix"),
+    ]
+    for number, (event, _) in enumerate(runs):
+        event["comment"]["id"] += number
+        result = action.run("issue_comment", event, branch="develop")
+        assert result.returncode == 0, result.log
+    assert [t.branch_name for t in emulator.state.tasks.values()] == [branch for _, branch in runs]
+
+
 def test_a_review_comment_starts_a_task_with_the_file_lines_and_hunk(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
@@ -874,8 +892,21 @@ def test_inputs_are_read_in_the_underscore_spelling_too(action: Action, emulator
         ({"rebyte_base_url": "ftp://x"}, "input 'rebyte-base-url': must be an http:// or https:// URL"),
         ({"allow_forks": "maybe"}, "input 'allow-forks': must be true or false"),
         ({"check_run": "sometimes"}, "input 'check-run': must be true or false"),
-        ({"timeout_minutes": "abc"}, "input 'timeout-minutes': must be a number of minutes > 0 (got 'abc')"),
-        ({"timeout_minutes": "-5"}, "input 'timeout-minutes': must be a number of minutes > 0 (got '-5')"),
+        (
+            {"timeout_minutes": "abc"},
+            "input 'timeout-minutes': must be a number of minutes > 0, at most 50400",
+        ),
+        (
+            {"timeout_minutes": "-5"},
+            "input 'timeout-minutes': must be a number of minutes > 0, at most 50400",
+        ),
+        ({"timeout_minutes": "inf"}, "(got 'inf')"),
+        (
+            {"queue_hours": "1e308"},
+            "input 'queue-hours': must be a number of hours > 0, at most 8784 (a year)",
+        ),
+        ({"queue_hours": "nan"}, "input 'queue-hours'"),
+        ({"reconcile_days": "inf"}, "input 'reconcile-days'"),
         ({"reconcile_max": "many"}, "input 'reconcile-max': must be a whole number of comments ≥ 1"),
         ({"reconcile_days": "0"}, "input 'reconcile-days': must be a number of days > 0"),
         ({"skills": "a b"}, "input 'skills': 'a b' is not a skill name"),

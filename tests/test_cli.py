@@ -44,6 +44,9 @@ def test_create_prints_the_task_as_json_and_the_live_url_on_stderr(emulator: Emu
     assert task["url"] in result.stderr
     stored = emulator.state.tasks[task["id"]]
     assert (stored.github_url, stored.branch_name) == ("octo/repo", "dev")
+    # The repository's address, as copied from the browser, is read as owner/repo.
+    address = out(rebyte(emulator, "create", "-p", "Hi", "--repo", "https://github.com/octo/repo.git"))
+    assert emulator.state.tasks[address["id"]].github_url == "octo/repo"
 
 
 def test_create_with_files_uploads_each_then_attaches_them(emulator: Emulator, tmp_path: Path) -> None:
@@ -179,7 +182,7 @@ def test_a_missing_key_is_one_clear_line_and_exit_2(emulator: Emulator) -> None:
         (["create", "-p", "  "], "empty"),
         (["create", "-p", "x", "--executor", "vim"], "invalid choice"),
         (["create", "-p", "x", "--file", "/no/such/file"], "no such file"),
-        (["create", "-p", "x", "--repo", "not a repo"], "github_url"),
+        (["create", "-p", "x", "--repo", "not a repo"], "--repo/--github-url: expected OWNER/REPO"),
         (["list", "--limit", "500"], "limit"),
         (["visibility", "t", "everyone"], "invalid choice"),
         (["upload", "/no/such/file"], "no such file"),

@@ -66,6 +66,37 @@ def test_a_verb_alone_is_that_verb_whatever_its_case(verb: str) -> None:
     assert parse_command(verb).prompt == ""
 
 
+@pytest.mark.parametrize(
+    ("text", "verb"), [("status.", "status"), ("Cancel!", "cancel"), ("share?", "share")]
+)
+def test_a_verb_with_a_full_stop_or_mark_after_it_is_still_that_verb(text: str, verb: str) -> None:
+    assert parse_command(text) == Command(verb=verb)
+
+
+@pytest.mark.parametrize(
+    ("text", "executors", "prompt"),
+    [
+        ("--executor claude, codex fix it", ("claude", "codex"), "fix it"),
+        ("--executor claude ,codex fix it", ("claude",), ",codex fix it"),  # a comma ends nothing here
+        ("--executor=claude, gemini, codex go", ("claude", "gemini", "codex"), "go"),
+    ],
+)
+def test_a_list_of_executors_goes_on_after_a_comma_and_a_space(
+    text: str, executors: tuple[str, ...], prompt: str
+) -> None:
+    command = parse_command(text)
+    assert (command.executors or (command.executor,), command.prompt) == (executors, prompt)
+    assert parse_command("--skill pdf, web go").skills == ("pdf", "web")
+
+
+@pytest.mark.parametrize("dash", ["\u2014", "\u2013", "\u2212"])
+def test_an_option_whose_dashes_an_editor_joined_into_one_is_still_the_option(dash: str) -> None:
+    assert parse_command(f"{dash}executor codex {dash}new go") == Command(
+        prompt="go", executor="codex", new=True
+    )
+    assert parse_command(f"{dash}not an option").prompt == f"{dash}not an option"
+
+
 @pytest.mark.parametrize("text", ["status of the migration?", "cancel the old job", "help me fix this"])
 def test_a_verb_followed_by_words_is_refused_pointing_at_the_escape(text: str) -> None:
     with pytest.raises(UsageError, match="put `--` before it"):

@@ -136,6 +136,8 @@ def test_a_presets_list_of_executors_is_a_fan_out_unless_the_command_names_its_o
         ("defaults:\n  branch: a..b\n", 2, "defaults.branch", "not a valid git branch name"),
         ("labels:\n  bug: {}\n\n  BUG: {}\n", 4, "labels.BUG", "given twice (also on line 2)"),
         ("limits:\n  max-running: -1\n", 2, "limits.max-running", "greater than or equal to 0"),
+        ("limits:\n  queue-hours: .inf\n", 2, "limits.queue-hours", "finite number"),
+        ("limits:\n  queue-hours: 1e308\n", 2, "limits.queue-hours", "less than or equal to 8784"),
         ("limit:\n  queue: true\n", 1, "limit", "the keys are defaults, labels, commands, limits"),
         ("commands:\n  two words:\n    prompt: x\n", 2, "commands.two words", "one word"),
         ("commands: [review]\n", 1, "commands", "a mapping"),
@@ -305,6 +307,7 @@ def test_a_label_the_file_names_triggers_with_its_preset_and_the_prompt_says_so(
     assert (task.executor, task.skills, task.model) == ("codex", ["debugging"], "pro")
     prompt = task.prompts[0].text
     assert prompt.startswith("Reproduce the bug described in this issue, fix it, and open a pull request.\n")
+    assert prompt.count("Reproduce the bug described in this issue") == 1  # the preset's prompt, once
     assert f"Preset: the `bug` label of `{PATH}`" in prompt
     assert "Issue #1: Spelling error in the README file" in prompt
 
@@ -414,7 +417,8 @@ def test_a_pull_request_changing_the_file_runs_under_the_default_branchs_version
     result = action.run("issue_comment", comment_event("/rebyte review", on_pull=True), **ON)
     assert result.returncode == 0, result.log
     task = only_task(emulator)
-    assert (task.executor, task.branch_name) == ("claude", "develop")
+    # the default branch's preset (claude), on the pull request's code (its head beats `defaults: branch`)
+    assert (task.executor, task.branch_name) == ("claude", "fix/typo")
     assert task.prompts[0].text.startswith("Review this pull request for bugs")
     assert {r.query["ref"][0] for r in github.requests() if r.route.startswith(f"{R}/contents/")} == {
         "master"

@@ -347,11 +347,22 @@ def test_the_config_files_limits_win_over_the_inputs_on_a_request_and_in_the_rec
     assert len(reads) == 2  # once a run
 
 
-def test_a_bad_config_file_leaves_the_reconciler_on_the_inputs_with_a_warning(
+def test_a_config_file_the_reconciler_cannot_use_starts_no_queued_request_until_it_can(
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
+    running = seed_running(github, emulator, 1)
+    assert action.run("issue_comment", request(2, 200, "/rebyte wait"), max_running="1").returncode == 0
+    assert "⏸" in answer(github, 2)
+    finish(emulator, running)
+    emulator.state.tasks[running].deleted = True  # a place is free by the inputs
     github.set_file(".github/rebyte.yml", "limits:\n  max-runing: 1\n")
     result = action.run("schedule", SCHEDULE, mode="reconcile", max_running="1", **ON)
     assert result.returncode == 0, result.log
     assert "::warning title=rebyte-action::Could not use .github/rebyte.yml" in result.log
     assert "max-runing" in result.log
+    assert "no queued request is started until its limits can be read" in result.summary
+    assert len(emulator.state.tasks) == 1 and "⏸" in answer(github, 2)  # the file may allow fewer
+    github.set_file(".github/rebyte.yml", "limits:\n  max-running: 1\n")
+    fixed = action.run("schedule", SCHEDULE, mode="reconcile", max_running="1", **ON)
+    assert fixed.returncode == 0, fixed.log
+    assert "🚀 **Rebyte task started**" in answer(github, 2)

@@ -147,3 +147,17 @@ def test_a_queued_request_another_run_is_starting_takes_its_place_but_does_not_h
     # Running: the seeded task, "first", "fits"; the claimed request takes the fourth place.
     assert "⏸" in answer(github, 5), full.log
     assert re.search(r"limit of 4 running task\(s\).*: 4 running or starting", answer(github, 5))
+
+
+def test_status_in_a_thread_whose_request_is_queued_says_so_and_asks_rebyte_nothing(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    seed_running(github, emulator, 1)
+    assert action.run("issue_comment", request(2, 200, "/rebyte fix"), max_running="1").returncode == 0
+    before = len(emulator.requests())
+    result = action.run("issue_comment", request(2, 201, "/rebyte status"), max_running="1")
+    assert result.returncode == 0, result.log
+    reply = github.comments(2)[-1]["body"]
+    assert "this thread has no Rebyte task yet: 1 request(s) here wait in the repository's queue" in reply
+    assert "`/rebyte cancel` drops them" in reply
+    assert emulator.requests()[before:] == [] and result.outputs["status"] == "queued"

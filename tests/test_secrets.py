@@ -61,8 +61,9 @@ def test_the_watch_catches_a_leak_in_a_comment_a_header_a_prompt_and_a_run() -> 
         f"/rebyte deploy it, the key is {REBYTE_KEY} and the token {GITHUB_TOKEN}",
         f"/rebyte --skill {REBYTE_KEY} deploy it",
         f"/rebyte --bogus {GITHUB_TOKEN}",
+        f"/rebyte --executor {REBYTE_KEY} fix it",
     ],
-    ids=["in-the-prompt", "as-an-option", "in-a-usage-error"],
+    ids=["in-the-prompt", "as-an-option", "in-a-usage-error", "as-an-unknown-executor"],
 )
 def test_a_secret_a_user_writes_in_a_request_is_neither_sent_nor_repeated(
     action: Action, emulator: Emulator, github: FakeGitHub, text: str
@@ -71,6 +72,11 @@ def test_a_secret_a_user_writes_in_a_request_is_neither_sent_nor_repeated(
     whatever the action writes; the autouse watch checks the rest of the run."""
     result = action.run("issue_comment", comment_event(text))
     assert result.returncode == 0, result.log
+    shown = [line for line in result.log.splitlines() if not line.startswith("::add-mask::")]
+    written = (
+        "\n".join(shown) + str(result.outputs) + result.summary + str([c["body"] for c in github.comments(1)])
+    )
+    assert REBYTE_KEY.lower() not in written.lower() and GITHUB_TOKEN.lower() not in written.lower()
     for task in emulator.state.tasks.values():
         assert "***" in task.prompts[0].text + " ".join(task.skills)
         assert "Rebyte key or GitHub token: replaced by ***" in result.log

@@ -48,5 +48,8 @@ def test_every_bad_input_is_named_in_one_message(monkeypatch: pytest.MonkeyPatch
         load_settings()
     message = str(raised.value)
     assert "input 'check-run': must be true or false" in message
-    assert "input 'timeout-minutes': must be a number of minutes > 0 (got 'abc')" in message
+    assert (
+        "input 'timeout-minutes': must be a number of minutes > 0, at most 50400 (35 days) (got 'abc')"
+        in message
+    )
     assert "input 'permission': must be one of read, triage, write, maintain, admin (got 'none')" in message

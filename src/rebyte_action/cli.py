@@ -11,6 +11,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="upload this file and attach it (repeatable); the agent finds it at /code/<name>",
     )
-    create.add_argument("--repo", "--github-url", dest="github_url", metavar="OWNER/REPO")
+    create.add_argument("--repo", "--github-url", dest="github_url", metavar="OWNER/REPO", type=repository)
     create.add_argument("--branch", dest="branch_name", metavar="NAME")
     create.add_argument("--workspace", dest="workspace_id", metavar="ID", help="reuse this workspace's VM")
     _add_wait(create)
@@ -151,6 +152,16 @@ def seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
     return value
+
+
+def repository(text: str) -> str:
+    """``--repo``: ``owner/repo``, or a repository's web address (``https://github.com/owner/repo``,
+    ``.git`` allowed) read as one; anything else is a usage error naming the option (exit 2)."""
+    value = text.strip()
+    match = re.fullmatch(r"(?:https?://[^/\s]+/)?([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?", value)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected OWNER/REPO (or the repository's address), not {text!r}")
+    return match.group(1)
 
 
 def _base_url(text: str) -> str:

@@ -47,6 +47,9 @@ MAX_FAN_OUT = 4  # tasks one request may start side by side (Rebyte has four exe
 VALUE_OPTIONS = ("executor", "model", "skill", "skills", "branch")
 FLAG_OPTIONS = ("public", "new")
 TOKEN = re.compile(r"\S+")
+LIST_OPTIONS = ("executor", "skill", "skills")  # comma-separated values
+DASHES = "\u2014\u2013\u2212"  # em dash, en dash, minus: what editors make of a typed `--`
+VERB_PUNCTUATION = ".!?:;,"  # `/rebyte status.` is the verb
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 # Roughly git check-ref-format: no spaces, control characters or the few forbidden marks.
 BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)(?!.*//)[^\s~^:?*\[\\\x00-\x1f\x7f]+(?<![./])$")
@@ -93,8 +96,8 @@ def parse_command(text: str, *, after_preset: bool = False) -> Command:
     if stripped.lower() in ("--help", "-h") and not after_preset:
         return Command(verb="help")
     first = stripped.split(maxsplit=1)[0] if stripped else ""
-    if first.lower() in VERBS and not after_preset:
-        verb = first.lower()
+    if first.lower().rstrip(VERB_PUNCTUATION) in VERBS and not after_preset:  # `status.` too
+        verb = first.lower().rstrip(VERB_PUNCTUATION)
         if stripped[len(first) :].strip():
             raise UsageError(
                 f"`{verb}` takes nothing after it; to send a prompt that starts with “{first}”, "
@@ -124,6 +127,11 @@ def parse_command(text: str, *, after_preset: bool = False) -> Command:
                     raise UsageError(f"`{spelled}` needs a value")
                 index += 1
                 value = tokens[index].group()
+            while (
+                name in LIST_OPTIONS and value.endswith(",") and value.strip(",") and index + 1 < len(tokens)
+            ):
+                index += 1  # `--executor claude, codex`: the list goes on after the space
+                value += tokens[index].group()
             if name in ("skill", "skills"):
                 skills.extend(_skills(value, spelled))
             elif name in values:
@@ -179,6 +187,10 @@ def _split_option(token: str) -> tuple[str | None, str | None, str]:
     if token.startswith("--") and len(token) > 2:
         name, equals, value = token[2:].partition("=")
         return name.lower(), (value if equals else None), token
+    if token[:1] in DASHES and len(token) > 1:  # `—executor`: `--` turned into a dash by autocorrect
+        name, equals, value = token[1:].partition("=")
+        if name.lower() in (*VALUE_OPTIONS, *FLAG_OPTIONS):
+            return name.lower(), (value if equals else None), token
     name, equals, value = token.partition("=")
     if equals and name.lower() in (*VALUE_OPTIONS, *FLAG_OPTIONS):
         if not value:

@@ -166,7 +166,7 @@ class Limits(_Strict):
     max_running: int | None = Field(None, ge=0, alias="max-running")
     max_running_per_user: int | None = Field(None, ge=0, alias="max-running-per-user")
     queue: bool | None = None
-    queue_hours: float | None = Field(None, gt=0, alias="queue-hours")
+    queue_hours: float | None = Field(None, gt=0, le=8784, allow_inf_nan=False, alias="queue-hours")
 
 
 class RepositoryConfig(_Strict):

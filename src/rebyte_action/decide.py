@@ -88,9 +88,13 @@ def prompt_too_long(command: Command) -> str | None:
 def choose_branch(
     command: Command, *, setting: str | None, target: Target, event_ref: object, run_ref: str, default: str
 ) -> str:
-    """The branch to work on: the command's, the input's, the PR's head, the pushed ref, the default."""
+    """The branch to work on: the command's (``--branch``), a pull request's head, the ``branch``
+    input (or the config file's ``defaults.branch``), the pushed or dispatched ref, the default.
+
+    A request about a pull request is about its code, so its head beats a configured branch,
+    which is where work on issues and direct prompts starts."""
     return (
-        command.branch or setting or target.head_ref or branch_of(event_ref) or branch_of(run_ref) or default
+        command.branch or target.head_ref or setting or branch_of(event_ref) or branch_of(run_ref) or default
     )
 
 

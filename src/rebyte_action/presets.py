@@ -57,7 +57,8 @@ def read_request(trigger: Trigger, config: RepositoryConfig | None) -> Command:
     if preset is None or config is None:
         return read_command(trigger)
     if trigger.kind == "label":
-        command = read_command(trigger) if preset.prompt is None else Command(prompt=preset.prompt)
+        # With a prompt of its own the preset says what to do (apply_preset puts it first, once).
+        command = read_command(trigger) if preset.prompt is None else Command()
         return apply_preset(command, preset, f"the `{preset.name}` label of `{config.path}`")
     words = trigger.text.split(maxsplit=1)
     name, rest = words[0], words[1] if len(words) > 1 else ""

@@ -84,3 +84,15 @@ def dropped_reply(count: int, asker: str, request_url: str | None, request_key: 
         "again stops it.",
         request_key,
     )
+
+
+def queued_status_comment(
+    count: int, phrase: str, asker: str, request_url: str | None, request_key: str
+) -> str:
+    """The answer to ``status`` in a thread whose request waits in the queue: no task yet."""
+    return reply_comment(
+        f"⏸ {addressed(asker, request_url)}: this thread has no Rebyte task yet: {count} request(s) "
+        f"here wait in the repository's queue (their answers say why, and their place). They start "
+        f"by themselves once a place frees; `{phrase} cancel` drops them.",
+        request_key,
+    )

@@ -58,16 +58,21 @@ class _Row:
     wrote: list[str] = field(default_factory=list)
 
 
-def _read_limits(session: Session, github: GitHub) -> None:
+def _read_limits(session: Session, github: GitHub) -> str | None:
     """The config file from the default branch (``GET …/contents/{path}``, no ref), for its
-    ``limits:``; a bad or unreadable file leaves the step's inputs in force, with a warning."""
+    ``limits:`` (no file: the step's inputs). A bad or unreadable file is a warning, and the
+    reason returned: its limits are unknown, so no queued request is started on this run (they
+    could allow fewer than the inputs); the rest of the reconcile goes on."""
     from .config import ConfigError, fetch_config
 
     path = session.settings.config_file
     try:
         session.config = fetch_config(github, path, None)
     except (ConfigError, GitHubError) as error:
-        session.workflow.warning(f"Could not use {path}: {error}; the queue follows the step's inputs")
+        why = f"Could not use {path}: {error}; no queued request is started until its limits can be read"
+        session.workflow.warning(why)
+        return why
+    return None
 
 
 def reconcile(session: Session) -> int:
@@ -76,8 +81,9 @@ def reconcile(session: Session) -> int:
     github = session.connect()
     if github is None or not session.ready("rebyte"):
         return EXIT_FAILED
+    frozen = None  # why the queue is not drained on this run
     if settings.config_file:  # its limits: decide how many queued requests may start
-        _read_limits(session, github)
+        frozen = _read_limits(session, github)
     now = datetime.now(UTC)
     since = now - timedelta(days=settings.reconcile_days)
     markers = github.repository_markers(since)
@@ -111,7 +117,7 @@ def reconcile(session: Session) -> int:
         with session.rebyte(transport=counter) as rebyte:
             rows += settle_groups(session, github, rebyte, groups, now)
     ended = {r.task_id for r in rows if r.now and r.now != r.was and not r.now.startswith("unknown")}
-    queue_lines = queued.reconcile_queue(session, github, markers, ended, counter)
+    queue_lines = queued.reconcile_queue(session, github, markers, ended, counter, frozen=frozen)
     changed = [r for r in rows if r.wrote]
     session.outcome.headline = (
         f"reconciled: {len(changed)} of {len(rows)} open tasks ended since the last look"

@@ -7,6 +7,7 @@ reported somewhere.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import httpx
@@ -172,11 +173,22 @@ class Session:
         return EXIT_FAILED
 
     def scrub(self, text: str) -> str:
-        """``text`` with the step's secrets replaced by ``***``."""
+        """``text`` with the step's secrets replaced by ``***``, in any letter case (an option's
+        value may have been lower-cased before it is quoted back)."""
         for secret in (self.settings.rebyte_api_key, self.settings.github_token):
             if secret is not None and secret.get_secret_value():
-                text = text.replace(secret.get_secret_value(), "***")
+                value = secret.get_secret_value()
+                if value.casefold() in text.casefold():
+                    text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)
         return text
+
+    def scrub_request(self, text: str) -> str:
+        """:meth:`scrub` for the asker's own words (a prompt, an option): when they hold a secret,
+        also warn that it must be replaced (anyone who can read the request has seen it)."""
+        shown = self.scrub(text)
+        if shown != text:
+            self.workflow.warning(REQUEST_LEAK_WARNING)
+        return shown
 
     def finish(self) -> None:
         """Write the outputs and the step summary, and close the GitHub connection."""
@@ -186,6 +198,10 @@ class Session:
 
 
 PROPER_NAMES = ("Rebyte", "GitHub")
+REQUEST_LEAK_WARNING = (
+    "The request holds this step's Rebyte key or GitHub token: replaced by *** in what is sent "
+    "to Rebyte. Anyone who can read the request has seen it: replace the secret."
+)
 
 
 def _headline(what: str) -> str:

@@ -28,12 +28,12 @@ ROLES = ("read", "triage", "write", "maintain", "admin")
 BOOLEAN_WORDS = "true or false (yes/no, on/off and 1/0 work too)"
 # What a number input takes, in the error that names it.
 NUMBER_HINTS = {
-    "timeout-minutes": "a number of minutes > 0",
+    "timeout-minutes": "a number of minutes > 0, at most 50400 (35 days)",
     "reconcile-max": "a whole number of comments ≥ 1",
-    "reconcile-days": "a number of days > 0",
+    "reconcile-days": "a number of days > 0, at most 3660 (ten years)",
     "max-running": "a whole number of tasks ≥ 0 (0: no limit)",
     "max-running-per-user": "a whole number of tasks ≥ 0 (0: no limit)",
-    "queue-hours": "a number of hours > 0",
+    "queue-hours": "a number of hours > 0, at most 8784 (a year)",
 }
 
 
@@ -110,11 +110,15 @@ class Settings(BaseSettings):
     allow_forks: bool = Field(False, validation_alias=_input("allow-forks"))
     visibility: str | None = Field(None, validation_alias=_input("visibility"))
     wait: str = Field("auto", validation_alias=_input("wait"))
-    timeout_minutes: float = Field(30.0, gt=0, validation_alias=_input("timeout-minutes"))
+    timeout_minutes: float = Field(
+        30.0, gt=0, le=50400, allow_inf_nan=False, validation_alias=_input("timeout-minutes")
+    )
     check_run: bool = Field(False, validation_alias=_input("check-run"))
     mode: str = Field("run", validation_alias=_input("mode"))
     reconcile_max: int = Field(200, ge=1, validation_alias=_input("reconcile-max"))
-    reconcile_days: float = Field(14.0, gt=0, validation_alias=_input("reconcile-days"))
+    reconcile_days: float = Field(
+        14.0, gt=0, le=3660, allow_inf_nan=False, validation_alias=_input("reconcile-days")
+    )
     # action.yml's default, which the runner passes; no variable at all means the same, and an
     # empty value (`config-file: ''`) turns the file off (empty values are otherwise ignored).
     config_file: str = Field(
@@ -124,7 +128,9 @@ class Settings(BaseSettings):
     max_running: int = Field(0, ge=0, validation_alias=_input("max-running"))
     max_running_per_user: int = Field(0, ge=0, validation_alias=_input("max-running-per-user"))
     queue: bool = Field(True, validation_alias=_input("queue"))
-    queue_hours: float = Field(24.0, gt=0, validation_alias=_input("queue-hours"))
+    queue_hours: float = Field(
+        24.0, gt=0, le=8784, allow_inf_nan=False, validation_alias=_input("queue-hours")
+    )
     # Not an input: how soon the first status poll comes (the emulator's tasks are quick).
     poll_seconds: float = Field(2.0, gt=0, validation_alias="REBYTE_ACTION_POLL_SECONDS")
     # Not an input: how long a request waits for an earlier request's task in the same thread.

@@ -21,7 +21,7 @@ from typing import Any
 from ..commands import Command
 from ..decide import Plan, Target, choose_branch, latest, latest_task, make_plan, wants_fresh_task
 from ..group import GROUP, is_group, latest_work, route
-from ..session import Session
+from ..session import REQUEST_LEAK_WARNING, Session
 from . import cancel, fan_out, group_verbs, help, rerun, share, start, status
 
 
@@ -44,7 +44,7 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
             return group_verbs.share(session, work)
         return group_verbs.cancel(session, work, markers)
     if command.verb == "status":
-        return status.run(session, latest_task(markers))
+        return status.run(session, latest_task(markers), markers)
     if command.verb == "share":
         return share.run(session, latest_task(markers))
     if command.verb == "cancel":
@@ -108,8 +108,5 @@ def _without_secrets(session: Session, plan: Plan) -> Plan:
             changes[item.name] = tuple(session.scrub(v) for v in value)
     if not changes:
         return plan
-    session.workflow.warning(
-        "The request holds this step's Rebyte key or GitHub token: replaced by *** in what is sent "
-        "to Rebyte. Anyone who can read the request has seen it: replace the secret."
-    )
+    session.workflow.warning(REQUEST_LEAK_WARNING)
     return replace(plan, **changes)

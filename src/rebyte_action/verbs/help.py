@@ -15,7 +15,10 @@ def run(session: Session) -> int:
 
 
 def usage_error(session: Session, problem: str) -> int:
-    """Reply with what is wrong and the usage; nothing is started (exit 0: the step did its job)."""
+    """Reply with what is wrong and the usage; nothing is started (exit 0: the step did its job).
+
+    ``problem`` may quote the request (an unknown executor, say): a secret in it is shown as ``***``."""
+    problem = session.scrub_request(problem)
     session.reply(_usage(session, problem))
     return session.skip(f"usage error: {problem}")
 

@@ -177,23 +177,26 @@ def reconcile_queue(
     markers: list[ThreadMarker],
     ended: set[str],
     transport: httpx.BaseTransport | None = None,
+    *,
+    frozen: str | None = None,
 ) -> str:
     """After the reconciler closed what ended: expire, then start as many queued requests as fit.
 
-    ``markers`` is the reconciler's listing; ``ended`` the tasks it just saw end. Returns the
-    summary's lines about the queue.
+    ``markers`` is the reconciler's listing; ``ended`` the tasks it just saw end; ``frozen`` why
+    no queued request may start on this run (the limits are unknown). Returns the summary's lines
+    about the queue.
     """
     limits = session.limits
     snapshot = Snapshot(github, listing_since(session), datetime.now(UTC), ended=frozenset(ended))
     snapshot._merge(markers)
     expired = expire(session, github, snapshot, limits)
     started: list[str] = []
-    if snapshot.state(limits).queue:
+    if snapshot.state(limits).queue and not frozen:
         with session.rebyte(transport=transport) as rebyte:
             started = drain(session, github, rebyte, snapshot, limits)
     state = snapshot.state(limits)
     show_queue(session, state)
-    lines = []
+    lines = [f"{frozen}."] if frozen and state.queue else []
     if started:
         lines.append(f"Started {len(started)} queued request(s): {', '.join(f'`{t[:8]}`' for t in started)}.")
     if expired:
