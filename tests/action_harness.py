@@ -1,4 +1,10 @@
-"""Run the action's entry point as a subprocess, exactly as the container would."""
+"""Run the action's entry point as a subprocess, exactly as the container would.
+
+In the suite (the ``action`` fixture) a run is forked from a server that has already imported
+the action (tests/fork_server.py): the same ``python -m rebyte_action``, without a second of
+imports each time. ``start(..., fresh=True)``, a ``PYTHON*``/``LANG``/``LC_*`` variable of its own
+or ``REBYTE_TEST_SUBPROCESS=1`` gives a run a new interpreter instead.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.testing import FakeGitHub
 from rebyte_action.workflow import read_outputs
 
+from .fork_server import ForkedProcess, ForkServer, needs_fresh_interpreter
 from .leaks import GITHUB_TOKEN, REBYTE_KEY, WATCH
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
 REPO = "Codertocat/Hello-World"
+FORK_SERVER = ForkServer()  # this process's, started on its first forked run
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -78,10 +86,17 @@ class ActionResult:
 
 
 class Action:
-    """The action wired to an emulator and a fake GitHub, with per-test inputs."""
+    """The action wired to an emulator and a fake GitHub, with per-test inputs.
 
-    def __init__(self, emulator: Emulator, github: FakeGitHub, workdir: Path):
+    With ``fork_server``, runs are forked from it (tests/fork_server.py) unless a run needs a
+    new interpreter; without, each is a plain subprocess (the benchmarks measure those).
+    """
+
+    def __init__(
+        self, emulator: Emulator, github: FakeGitHub, workdir: Path, *, fork_server: ForkServer | None = None
+    ):
         self.emulator = emulator
+        self.fork_server = fork_server
         self.github = github
         self.workdir = workdir
         self.api_url = github.url
@@ -89,14 +104,29 @@ class Action:
         self.runs = 0
 
     def run(
-        self, event_name: str, event: dict[str, Any], *, raw_env: dict[str, str] | None = None, **inputs: str
+        self,
+        event_name: str,
+        event: dict[str, Any],
+        *,
+        raw_env: dict[str, str] | None = None,
+        fresh: bool = False,
+        **inputs: str,
     ) -> ActionResult:
-        return self.start(event_name, event, raw_env=raw_env, **inputs).result()
+        return self.start(event_name, event, raw_env=raw_env, fresh=fresh, **inputs).result()
 
     def start(
-        self, event_name: str, event: dict[str, Any], *, raw_env: dict[str, str] | None = None, **inputs: str
+        self,
+        event_name: str,
+        event: dict[str, Any],
+        *,
+        raw_env: dict[str, str] | None = None,
+        fresh: bool = False,
+        **inputs: str,
     ) -> Started:
-        """Start the entry point and return at once; ``.result()`` waits for it."""
+        """Start the entry point and return at once; ``.result()`` waits for it.
+
+        ``fresh``: in a new interpreter, never forked (a test of what the run imports needs one).
+        """
         self.runs += 1
         event_path = self.workdir / f"event-{self.runs}.json"
         event_path.write_text(json.dumps(event))
@@ -135,6 +165,14 @@ class Action:
         for name, value in inputs.items():
             env[f"INPUT_{name.upper().replace('_', '-')}"] = value
         env.update(raw_env or {})
+        server = self.fork_server
+        if not (
+            fresh
+            or server is None
+            or os.environ.get("REBYTE_TEST_SUBPROCESS", "") not in ("", "0")
+            or needs_fresh_interpreter(env, server.startup_env())
+        ):
+            return Started(server.start(env, os.getcwd()), output_path, summary_path)
         process = subprocess.Popen(
             [sys.executable, "-m", "rebyte_action"],
             stdout=subprocess.PIPE,
@@ -149,7 +187,7 @@ class Action:
 class Started:
     """A run of the entry point in progress."""
 
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[str] | ForkedProcess
     output_path: Path
     summary_path: Path
 

@@ -9,7 +9,7 @@ from rebyte_action.rebyte import RebyteClient, RetryPolicy
 from rebyte_action.rebyte.emulator import Emulator, EmulatorConfig
 from rebyte_action.testing import FakeGitHub
 
-from .action_harness import Action
+from .action_harness import FORK_SERVER, Action
 from .leaks import CLIENT_KEY, WATCH
 
 API_KEY = CLIENT_KEY
@@ -102,4 +102,5 @@ def github() -> Iterator[FakeGitHub]:
 
 @pytest.fixture
 def action(emulator: Emulator, github: FakeGitHub, tmp_path: Path) -> Action:
-    return Action(emulator, github, tmp_path)
+    """Runs forked from this worker's fork server (tests/fork_server.py; REBYTE_TEST_SUBPROCESS=1: not)."""
+    return Action(emulator, github, tmp_path, fork_server=FORK_SERVER)

@@ -346,7 +346,7 @@ def test_a_skipped_event_imports_neither_pygithub_nor_httpx_nor_pydantic(
     action: Action, github: FakeGitHub, event_name: str, event: dict, raw_env: dict
 ) -> None:
     env = {"INPUT_TRIGGER-PHRASE": "", **raw_env, "PYTHONPROFILEIMPORTTIME": "1"}  # = python -X importtime
-    result = action.run(event_name, event, raw_env=env)
+    result = action.run(event_name, event, raw_env=env, fresh=True)
     assert result.returncode == 0, result.log
     assert result.outputs["skipped"]
     assert "Nothing to do: " in result.stdout
@@ -358,7 +358,7 @@ def test_a_skipped_event_imports_neither_pygithub_nor_httpx_nor_pydantic(
 
 def test_a_request_imports_what_it_needs(action: Action) -> None:
     result = action.run(
-        "issue_comment", comment_event("/rebyte fix"), raw_env={"PYTHONPROFILEIMPORTTIME": "1"}
+        "issue_comment", comment_event("/rebyte fix"), raw_env={"PYTHONPROFILEIMPORTTIME": "1"}, fresh=True
     )
     assert result.returncode == 0, result.log
     assert {"github", "httpx", "pydantic"} <= imported(result)

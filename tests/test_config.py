@@ -168,6 +168,12 @@ def test_yaml_words_that_are_booleans_elsewhere_stay_label_names() -> None:
     assert parse_config("labels:\n  on:\n    prompt: x\n  'no': {}\n").label("on") is not None
 
 
+def test_a_section_with_everything_under_it_commented_out_is_empty() -> None:
+    config = parse_config("defaults:\n  # model: pro\nlabels:\ncommands:\nlimits:\n  # max-running: 2\n")
+    assert config.defaults.model is None and config.limits.max_running is None
+    assert (config.labels, config.commands) == ({}, {})
+
+
 def test_limits_are_optional_and_exposed_for_the_queue() -> None:
     limits = parse_config(
         "limits:\n  max-running: 3\n  max-running-per-user: 1\n  queue: false\n  queue-hours: 12\n"

@@ -187,7 +187,7 @@ SKIP_IMPORTS_NONE_OF = (
 def test_a_plain_skip_imports_nothing_heavy(action: Action, event_name: str, event: dict[str, Any]) -> None:
     """Through the real entry point, every module the run imported (``-X importtime`` names
     each, dotted): a test of what a skip loads, not of how long it takes."""
-    result = action.run(event_name, event, raw_env={"PYTHONPROFILEIMPORTTIME": "1"})
+    result = action.run(event_name, event, raw_env={"PYTHONPROFILEIMPORTTIME": "1"}, fresh=True)
     assert result.returncode == 0, result.log
     assert result.outputs["skipped"] and "Nothing to do: " in result.stdout
     imported = {

@@ -161,3 +161,19 @@ def test_status_in_a_thread_whose_request_is_queued_says_so_and_asks_rebyte_noth
     assert "this thread has no Rebyte task yet: 1 request(s) here wait in the repository's queue" in reply
     assert "`/rebyte cancel` drops them" in reply
     assert emulator.requests()[before:] == [] and result.outputs["status"] == "queued"
+
+
+def test_a_later_request_in_a_thread_whose_queued_request_it_starts_continues_that_task(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    running = seed_running(github, emulator, 1)
+    assert action.run("issue_comment", request(2, 200, "/rebyte build it"), max_running="1").returncode == 0
+    finish(emulator, running)
+    emulator.state.tasks[running].deleted = True
+    later = action.run("issue_comment", request(2, 201, "/rebyte also add docs"), max_running="5")
+    assert later.returncode == 0, later.log
+    first, second = (c["body"] for c in github.comments(2))
+    assert "🚀 **Rebyte task started**" in first
+    assert "💬 **Sent to this thread's Rebyte task**" in second
+    (task,) = [t for t in emulator.state.tasks.values() if not t.deleted]
+    assert [p.text.split("\n")[0] for p in task.prompts] == ["build it", "also add docs"]

@@ -15,13 +15,14 @@ from rebyte_action.try_event import EventFileError, infer_event_name, parse_inpu
 from .action_harness import EVENTS, load_event
 
 
-def try_event(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def try_event(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rebyte_action.cli", "try-event", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -101,6 +102,19 @@ def test_a_label_event_starts_a_task_when_the_label_input_names_its_label() -> N
 
     other = try_event(EVENTS / "issues.labeled.json")
     assert "skipped=the label added was 'bug', not 'rebyte'" in other.stdout
+
+
+def test_the_config_file_input_serves_the_local_file_and_its_label_presets_apply(tmp_path: Path) -> None:
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "rebyte.yml").write_text("labels:\n  bug:\n    prompt: Find the bug.\n")
+    event = EVENTS / "issues.labeled.json"  # the label "bug"
+    result = try_event(event, "--input", "config-file=.github/rebyte.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Seeded:          .github/rebyte.yml from this directory" in result.stdout
+    assert section(result.stdout, "The prompt sent to Rebyte").startswith("Find the bug.")
+    missing = try_event(event, "--input", "config-file=.github/other.yml", cwd=tmp_path)
+    assert "Seeded:          no .github/other.yml here" in missing.stdout
+    assert "skipped=the label added was 'bug', not 'rebyte'" in missing.stdout
 
 
 def test_a_labelled_pull_request_works_on_the_branch_its_payload_names() -> None:

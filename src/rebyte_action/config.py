@@ -178,10 +178,10 @@ class RepositoryConfig(_Strict):
     commands: dict[str, Preset] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
 
-    @field_validator("labels", "commands", mode="before")
+    @field_validator("defaults", "labels", "commands", "limits", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
-        return {} if value is None else value
+        return {} if value is None else value  # a section with nothing under it (all commented out)
 
     @model_validator(mode="after")
     def _names(self) -> RepositoryConfig:

@@ -223,6 +223,18 @@ def add_parser(sub: Any) -> None:
     )
 
 
+def seed_config(github: FakeGitHub, path: str | None) -> list[str]:
+    """With ``--input config-file=PATH``: the fake GitHub serves the local file at PATH (relative to
+    the current directory, as in a checkout) on the default branch; no such file reads as none."""
+    if not path:
+        return []
+    local = Path(path)
+    if not local.is_file():
+        return [f"no {path} here ({Path.cwd()}): the action reads it as no config file"]
+    github.set_file(path, local.read_bytes())
+    return [f"{path} from this directory, as the default branch's"]
+
+
 def main(args: argparse.Namespace) -> int:
     """Run ``rebyte try-event``; the action's exit code, or 2 with a message when the input is wrong."""
     try:
@@ -243,7 +255,7 @@ def main(args: argparse.Namespace) -> int:
     ):
         print(f"Event:           {event_name} ({how}), action {payload.get('action') or '-'}")
         print(f"Rebyte emulator: {emulator.url}\nFake GitHub:     {github.url}")
-        for note in seed(github, payload, args.permission):
+        for note in seed(github, payload, args.permission) + seed_config(github, inputs.get("config-file")):
             print(f"Seeded:          {note}")
         for name, value in inputs.items():
             print(f"Input:           {name}={value}")

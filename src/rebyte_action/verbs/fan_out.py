@@ -45,7 +45,7 @@ def start(session: Session, plan: Plan, target: Target, executors: Sequence[str]
     results: list[TaskFacts | RebyteError] = []
     with session.rebyte() as rebyte:
         held = queued.gate(session, rebyte, plan, target, tuple(executors))
-        if held is not None:
+        if isinstance(held, int):
             return held
         gathered = attachments.gather(session, rebyte)  # downloaded and uploaded once, for every task
         results = create_each(

@@ -37,9 +37,10 @@ def window(session: Session) -> datetime:
 
 def gate(
     session: Session, rebyte: RebyteClient, plan: Plan, target: Target, executors: tuple[str, ...] = ()
-) -> int | None:
+) -> int | ThreadMarker | None:
     """Before new tasks start (never a follow-up): start the queued requests made before this one
-    that fit, then let this one start (None) or hold it in the queue (an exit code).
+    that fit, then let this one start (None), hold it in the queue (an exit code), or, when one
+    started was this thread's own, send this request to that task (its marker: a follow-up).
 
     ``executors``: a fan-out's, one place each. Without a limit of this action's, queued requests
     are those Rebyte refused (429): they are started in order until Rebyte refuses again, and this
@@ -57,6 +58,10 @@ def gate(
     expire(session, github, snapshot, limits)
     own = frozenset({mine}) if mine is not None else frozenset()
     drain(session, github, rebyte, snapshot, limits, before=mine, own=own)
+    if not executors:
+        joined = _started_here(snapshot, session.issue)
+        if joined is not None:
+            return joined
     state = snapshot.state(limits)
     # A queued request made earlier that another run is starting takes its place, whatever the order
     # of that run's claim and this request's answer.
@@ -81,6 +86,17 @@ def gate(
     if why is None:
         return None
     return hold(session, plan, why, target, state=state, executors=executors)
+
+
+def _started_here(snapshot: Snapshot, issue: int | None) -> ThreadMarker | None:
+    """The task a drain just started for a request queued in thread ``issue``, if any: a later
+    request in the thread continues it, as it would have had the first not waited."""
+    found = [
+        m
+        for m in snapshot.markers()
+        if m.issue == issue and m.marker.kind == "task" and m.marker.task_id and not m.marker.is_final
+    ]
+    return max(found, key=lambda m: m.comment_id) if issue is not None and found else None
 
 
 def hold(

@@ -53,9 +53,12 @@ def run(
             if facts is None:  # a new task: limits and the queue apply (never to a follow-up)
                 creating = True
                 held = queued.gate(session, rebyte, plan, target)
-                if held is not None:
+                if isinstance(held, int):
                     return held
-                facts = _create(session, rebyte, plan)
+                if held is not None:  # this thread's queued request started just now: join it
+                    facts = follow_up.send(session, rebyte, plan, held)
+                if facts is None:
+                    facts = _create(session, rebyte, plan)
         except LimitExceededError as error:
             if creating and session.limits.queue and session.issue is not None:
                 return queued.hold(session, plan, f"Rebyte refused to start a task: {error.message}", target)
