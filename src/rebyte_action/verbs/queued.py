@@ -57,9 +57,9 @@ def gate(
     snapshot = Snapshot.read(github, window(session))
     expire(session, github, snapshot, limits)
     own = frozenset({mine}) if mine is not None else frozenset()
-    drain(session, github, rebyte, snapshot, limits, before=mine, own=own)
+    started = drain(session, github, rebyte, snapshot, limits, before=mine, own=own)
     if not executors:
-        joined = _started_here(snapshot, session.issue)
+        joined = _started_here(snapshot, session.issue, started)
         if joined is not None:
             return joined
     state = snapshot.state(limits)
@@ -88,13 +88,14 @@ def gate(
     return hold(session, plan, why, target, state=state, executors=executors)
 
 
-def _started_here(snapshot: Snapshot, issue: int | None) -> ThreadMarker | None:
-    """The task a drain just started for a request queued in thread ``issue``, if any: a later
-    request in the thread continues it, as it would have had the first not waited."""
+def _started_here(snapshot: Snapshot, issue: int | None, started: list[str]) -> ThreadMarker | None:
+    """The task this run's drain just started (``started``) for a request queued in thread
+    ``issue``, if any: a later request in the thread continues it, as it would have had the first
+    not waited. (A task the thread had before is the thread's own business: dispatch chose.)"""
     found = [
         m
         for m in snapshot.markers()
-        if m.issue == issue and m.marker.kind == "task" and m.marker.task_id and not m.marker.is_final
+        if m.issue == issue and m.marker.kind == "task" and m.marker.task_id in started
     ]
     return max(found, key=lambda m: m.comment_id) if issue is not None and found else None
 
