@@ -164,3 +164,18 @@ def test_a_fan_outs_tasks_each_take_a_place_and_ended_ones_free_theirs() -> None
     assert state(group).running == {"t1": "ann", "t2": "ann"}
     later = read_state([group], now=NOW, queue_hours=24, ended=frozenset({"t2"}))
     assert later.running == {"t1": "ann"}
+
+
+def test_a_fan_outs_pending_answer_or_claim_takes_a_place_per_task_while_it_starts() -> None:
+    from rebyte_action.queue_report import claim_comment
+    from rebyte_action.report import pending_comment
+
+    (wide_pending,) = find_markers(pending_comment("ann", "comment:1", continuing=False, places=3))
+    (wide_claim,) = find_markers(claim_comment(10, "bob", 2))
+    starting = state(at(5, wide_pending), at(6, wide_claim))
+    assert starting.ticket_places == {5: 3, 6: 2}
+    limits = Limits(max_running=5)
+    assert blocked_by(starting, limits, "cy", ticket=7) is not None  # 3 + 2 places taken, not 2
+    assert "5 running or starting" in str(blocked_by(starting, limits, "cy", ticket=7))
+    assert blocked_by(starting, Limits(max_running=6), "cy", ticket=7) is None
+    assert blocked_by(starting, Limits(per_user=3), "ann", ticket=7) is not None  # ann's three

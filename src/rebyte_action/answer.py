@@ -29,11 +29,14 @@ class Answer:
         self.comment_id = comment_id
         self._session.outcome.comment_id = str(comment_id)
 
-    def pending(self, *, continuing: bool) -> None:
-        """The first form, posted before the (slow) start: ⏳ starting or sending."""
+    def pending(self, *, continuing: bool, places: int = 1) -> None:
+        """The first form, posted before the (slow) start: ⏳ starting or sending (``places``: the
+        tasks a fan-out may start, each a place under the limits)."""
         trigger = self._session.trigger
         assert trigger is not None
-        self.write(pending_comment(trigger.actor.login, trigger.request_key, continuing=continuing))
+        self.write(
+            pending_comment(trigger.actor.login, trigger.request_key, continuing=continuing, places=places)
+        )
 
     def started(self, facts: TaskFacts, *, state: TaskState | None, check_run: int | None = None) -> None:
         """The task exists: its live URL and facts, with a status row when ``state`` is given."""

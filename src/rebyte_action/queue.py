@@ -97,7 +97,7 @@ class RepoState:
 
     running: dict[str, str] = field(default_factory=dict)
     tickets: dict[int, str] = field(default_factory=dict)  # ticket comment id -> requester
-    ticket_places: dict[int, int] = field(default_factory=dict)  # a claim on a fan-out: its places (>1)
+    ticket_places: dict[int, int] = field(default_factory=dict)  # a fan-out's ticket: its places
     claims: dict[int, list[int]] = field(default_factory=dict)  # queued answer id -> claim ids, lowest first
     queue: list[Waiting] = field(default_factory=list)
     expired: list[Waiting] = field(default_factory=list)
@@ -140,6 +140,9 @@ def read_state(
             continue
         if marker.kind == "pending" and fresh:
             state.tickets[found.comment_id] = by or ""
+            places = facts.get("n")
+            if isinstance(places, int) and not isinstance(places, bool) and places > 1:
+                state.ticket_places[found.comment_id] = places
         elif marker.kind == "claim" and isinstance(facts.get("q"), int):
             if fresh:
                 state.tickets[found.comment_id] = by or ""
@@ -211,6 +214,7 @@ def blocked_by(
         by
         for comment_id, by in state.tickets.items()
         if comment_id not in ignore and (ticket is None or comment_id < ticket or comment_id in counting)
+        for _ in range(state.ticket_places.get(comment_id, 1))  # a fan-out's ticket: a place per task
     ]
     taken = list(state.running.values()) + earlier
     wanted = f"; this request needs {places} places" if places > 1 else ""

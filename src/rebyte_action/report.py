@@ -403,13 +403,18 @@ def check_run_text(facts: TaskFacts, state: TaskState, *, handed_over: bool = Fa
 STARTING = "starting"
 
 
-def pending_comment(requested_by: str, request_key: str, *, continuing: bool) -> str:
-    """The answer's first form, posted before the (slow) start, so a re-run can tell it began."""
+def pending_comment(requested_by: str, request_key: str, *, continuing: bool, places: int = 1) -> str:
+    """The answer's first form, posted before the (slow) start, so a re-run can tell it began.
+
+    ``places``: how many tasks it may start (a fan-out's, ``n`` in the marker), which the queue
+    counts as taken while it starts."""
     what = "Sending this to the thread's Rebyte task" if continuing else "Starting a Rebyte task"
     who = f" for @{requested_by}" if requested_by else ""
     # "starting": a run is at work on it (a failure that keeps the pending kind has no status).
-    by = {"by": requested_by} if requested_by else None  # who asked: the queue counts places per person
-    marker = Marker("pending", request=request_key, status=STARTING, facts=by)
+    facts: dict[str, object] = {"by": requested_by} if requested_by else {}  # the queue counts per person
+    if places > 1:
+        facts["n"] = places
+    marker = Marker("pending", request=request_key, status=STARTING, facts=facts or None)
     return f"⏳ **{what}**{who}…\n\n{marker.render()}"
 
 

@@ -41,7 +41,7 @@ def start(session: Session, plan: Plan, target: Target, executors: Sequence[str]
     The limits count a place per task; when Rebyte refuses every one (429 ``limit_exceeded``) and
     the queue is on, the whole request waits in the queue.
     """
-    session.answer.pending(continuing=False)
+    session.answer.pending(continuing=False, places=len(executors))
     results: list[TaskFacts | RebyteError] = []
     with session.rebyte() as rebyte:
         held = queued.gate(session, rebyte, plan, target, tuple(executors))
