@@ -177,3 +177,23 @@ def test_a_later_request_in_a_thread_whose_queued_request_it_starts_continues_th
     assert "💬 **Sent to this thread's Rebyte task**" in second
     (task,) = [t for t in emulator.state.tasks.values() if not t.deleted]
     assert [p.text.split("\n")[0] for p in task.prompts] == ["build it", "also add docs"]
+
+
+def test_a_later_request_queued_in_the_same_thread_is_sent_to_the_task_the_first_one_starts(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    running = seed_running(github, emulator, 1)
+    limits = {"max_running": "1"}
+    assert action.run("issue_comment", request(2, 200, "/rebyte build it"), **limits).returncode == 0
+    assert action.run("issue_comment", request(2, 201, "/rebyte also add docs"), **limits).returncode == 0
+    assert [c["body"].startswith("⏸") for c in github.comments(2)] == [True, True]
+    finish(emulator, running)
+    emulator.state.tasks[running].deleted = True
+    reconciled = action.run("schedule", {"schedule": "*/10 * * * *"}, mode="reconcile", **limits)
+    assert reconciled.returncode == 0, reconciled.log
+    first, second = (c["body"] for c in github.comments(2))
+    assert "🚀 **Rebyte task started**" in first
+    assert "💬 **Sent to this thread's Rebyte task**" in second  # a follow-up: no second VM
+    (task,) = [t for t in emulator.state.tasks.values() if not t.deleted]
+    assert [p.text.split("\n")[0] for p in task.prompts] == ["build it", "also add docs"]
+    assert "continued for queued request" in reconciled.log

@@ -104,12 +104,12 @@ def drain(
         if before is not None and waiting.comment_id > before:
             break
         state = snapshot.state(limits)
-        places = _places(waiting)
-        if blocked_by(state, limits, "", ticket=None, ignore=own, places=places):
+        places = 0 if joins(snapshot, waiting) else _places(waiting)  # a follow-up takes no place
+        if places and blocked_by(state, limits, "", ticket=None, ignore=own, places=places):
             if places <= limits.max_running or not limits.max_running:
                 break  # not enough places: it keeps its turn
             continue  # more places than the limit allows: never here, later ones go on
-        if blocked_by(state, limits, waiting.requester, ticket=None, ignore=own, places=places):
+        if places and blocked_by(state, limits, waiting.requester, ticket=None, ignore=own, places=places):
             continue  # its requester has too many running; later ones may still fit
         try:
             outcome = _start_one(session, github, rebyte, snapshot, limits, waiting, own)
@@ -121,6 +121,21 @@ def drain(
         if isinstance(outcome, list):
             started += outcome
     return started
+
+
+def joins(snapshot: Snapshot, waiting: Waiting) -> ThreadMarker | None:
+    """The live task of a queued request's thread, when it should be sent there rather than start
+    one: a single request that did not ask for a task of its own (``new`` in its facts), in a
+    thread whose earlier queued request (or any request) has started a task since."""
+    facts = waiting.found.marker.facts or {}
+    if facts.get("new") or unpack_executors(facts):
+        return None
+    live = [
+        m
+        for m in snapshot.markers()
+        if m.issue == waiting.issue and m.marker.kind == "task" and m.marker.task_id and not m.marker.is_final
+    ]
+    return max(live, key=lambda m: m.comment_id, default=None)
 
 
 def _places(waiting: Waiting) -> int:
@@ -140,8 +155,11 @@ def _start_one(
     """Claim, re-read, start: the task ids, or "lost" (not ours to start), "refused" (429), "failed"."""
     from .drain_create import create_queued  # it imports fan_out, which imports this module's users
 
-    places = _places(waiting)
-    claim = github.comment(waiting.issue, claim_comment(waiting.comment_id, waiting.requester, places)).id
+    joined = joins(snapshot, waiting)
+    places = 0 if joined else _places(waiting)  # a follow-up starts no VM
+    claim = github.comment(
+        waiting.issue, claim_comment(waiting.comment_id, waiting.requester, max(1, places))
+    ).id
     keep_claim = False
     try:
         snapshot.reread()
@@ -156,7 +174,7 @@ def _start_one(
             _end(session, github, waiting, "Not started: the queued request could not be read back", "")
             return "failed"
         try:
-            started = create_queued(session, github, rebyte, waiting, plan)
+            started = create_queued(session, github, rebyte, waiting, plan, joined)
         except LimitExceededError as error:
             session.workflow.log(f"Rebyte refused to start queued request {waiting.request}: {error}")
             return "refused"

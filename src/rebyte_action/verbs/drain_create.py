@@ -24,9 +24,10 @@ from ..prompt import CONTEXT_INTRO, files_note
 from ..queue import Waiting, unpack_executors
 from ..rebyte import LimitExceededError, RebyteClient
 from ..rebyte.limits import MAX_PROMPT_CHARS
-from ..report import RUNNING, TaskFacts, started_comment
+from ..report import RUNNING, TaskFacts, ThreadMarker, started_comment
 from ..session import Session
 from ..track import open_check_run
+from . import follow_up
 from .fan_out import as_members, create_each, open_check_runs
 
 
@@ -40,22 +41,31 @@ class Started:
 
 
 def create_queued(
-    session: Session, github: GitHub, rebyte: RebyteClient, waiting: Waiting, plan: Plan
+    session: Session,
+    github: GitHub,
+    rebyte: RebyteClient,
+    waiting: Waiting,
+    plan: Plan,
+    joined: ThreadMarker | None = None,
 ) -> Started:
     """Start the queued request ``waiting`` (``plan`` read back from its marker); a fan-out (its facts
     carry ``executors``) starts a task per executor, and one failed create does not stop the others.
+    ``joined``: the task its thread has by now (an earlier queued request of the thread started),
+    which the request is sent to as a follow-up instead (no VM; a new task if it is gone).
 
     Raises :class:`LimitExceededError` when Rebyte refused at once and nothing started (it stays
     queued), :class:`RebyteError` when a single task's create failed.
     """
     facts = waiting.found.marker.facts or {}
     executors = unpack_executors(facts)
-    gathered = _gather(session, rebyte, plan)
     asker = (str(facts.get("by") or ""), facts["req"] if isinstance(facts.get("req"), str) else None)
     if not executors:
-        task = _create(session, rebyte, plan, gathered, asker)
+        task = follow_up.send(session, rebyte, plan, joined, asker) if joined is not None else None
+        if task is None:  # files only when a task starts (Rebyte takes none with a follow-up)
+            task = _create(session, rebyte, plan, _gather(session, rebyte, plan), asker)
+        how = "continued" if task.continued else "started"
         session.workflow.log(
-            f"Rebyte task {task.task_id} started for queued request {waiting.request}: {task.url}"
+            f"Rebyte task {task.task_id} {how} for queued request {waiting.request}: {task.url}"
         )
         check_run = None
         if session.settings.check_run:
@@ -65,6 +75,7 @@ def create_queued(
             task, waiting.request, state=RUNNING if check_run else None, check_run=check_run
         )
         return Started(body, ((task.task_id, task.url),))
+    gathered = _gather(session, rebyte, plan)  # once, for every task
     results = create_each(
         session, plan, executors, lambda one: _create(session, rebyte, one, gathered, asker)
     )

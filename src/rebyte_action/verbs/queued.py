@@ -36,7 +36,13 @@ def window(session: Session) -> datetime:
 
 
 def gate(
-    session: Session, rebyte: RebyteClient, plan: Plan, target: Target, executors: tuple[str, ...] = ()
+    session: Session,
+    rebyte: RebyteClient,
+    plan: Plan,
+    target: Target,
+    executors: tuple[str, ...] = (),
+    *,
+    fresh: bool = False,
 ) -> int | ThreadMarker | None:
     """Before new tasks start (never a follow-up): start the queued requests made before this one
     that fit, then let this one start (None), hold it in the queue (an exit code), or, when one
@@ -85,7 +91,7 @@ def gate(
     show_queue(session, state)
     if why is None:
         return None
-    return hold(session, plan, why, target, state=state, executors=executors)
+    return hold(session, plan, why, target, state=state, executors=executors, fresh=fresh)
 
 
 def _started_here(snapshot: Snapshot, issue: int | None, started: list[str]) -> ThreadMarker | None:
@@ -108,11 +114,14 @@ def hold(
     *,
     state: RepoState | None = None,
     executors: tuple[str, ...] = (),
+    fresh: bool = False,
 ) -> int:
     """Put this run's request in the queue: its answer says ⏸ queued, why, its place, how to drop it.
 
     The queued marker keeps the plan (and a fan-out's ``executors``) and the commit the request was
-    made on (``sha``: the pull request's head, or GITHUB_SHA) for whoever starts it later.
+    made on (``sha``: the pull request's head, or GITHUB_SHA) for whoever starts it later, and
+    ``new`` when it asked for a task of its own (``fresh``: else it joins a task its thread has by
+    then, ``drain.joins``).
     """
     settings, limits, github, trigger = session.settings, session.limits, session.github, session.trigger
     assert trigger is not None
@@ -125,6 +134,7 @@ def hold(
     facts = {
         **pack_plan(plan, executors),
         "sha": target.head_sha or settings.sha or None,
+        "new": True if fresh else None,  # asked for a task of its own: never sent to the thread's
         "by": trigger.actor.login or None,
         "req": trigger.comment.url if trigger.comment else (trigger.subject.url if trigger.subject else None),
     }

@@ -52,7 +52,7 @@ def run(
             facts = follow_up.send(session, rebyte, plan, continue_from) if continue_from else None
             if facts is None:  # a new task: limits and the queue apply (never to a follow-up)
                 creating = True
-                held = queued.gate(session, rebyte, plan, target)
+                held = queued.gate(session, rebyte, plan, target, fresh=fresh)
                 if isinstance(held, int):
                     return held
                 if held is not None:  # this thread's queued request started just now: join it
@@ -61,7 +61,8 @@ def run(
                     facts = _create(session, rebyte, plan)
         except LimitExceededError as error:
             if creating and session.limits.queue and session.issue is not None:
-                return queued.hold(session, plan, f"Rebyte refused to start a task: {error.message}", target)
+                why = f"Rebyte refused to start a task: {error.message}"
+                return queued.hold(session, plan, why, target, fresh=fresh)
             return rebyte_failed(session, error)
         except RebyteError as error:
             return rebyte_failed(session, error)
