@@ -161,7 +161,8 @@ def test_the_reconciler_starts_queued_requests_in_order_as_places_free(
     started = answer(github, 2)  # the queued answer became the started one; the claim is gone
     assert "🚀 **Rebyte task started**" in started and '"request":"comment:200"' in started
     assert "⏸" in answer(github, 3)
-    assert "Started 1 queued request(s)" in result.summary and "Queue: 1 request(s) waiting" in result.summary
+    assert "Started 1 task(s) for queued requests" in result.summary
+    assert "Queue: 1 request(s) waiting" in result.summary
 
     second = next(t.id for t in emulator.state.tasks.values() if t.prompts[0].text.startswith("job 2"))
     finish(emulator, second)

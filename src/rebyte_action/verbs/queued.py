@@ -225,7 +225,8 @@ def reconcile_queue(
     show_queue(session, state)
     lines = [f"{frozen}."] if frozen and state.queue else []
     if started:
-        lines.append(f"Started {len(started)} queued request(s): {', '.join(f'`{t[:8]}`' for t in started)}.")
+        ids = ", ".join(f"`{t[:8]}`" for t in started)
+        lines.append(f"Started {len(started)} task(s) for queued requests: {ids}.")  # a fan-out: several
     if expired:
         lines.append(f"{expired} queued request(s) expired (older than {limits.queue_hours:g} hours).")
     return "\n".join(lines)
