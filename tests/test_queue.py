@@ -270,6 +270,7 @@ def test_cancel_drops_a_queued_request_and_says_so(
         "@Codertocat, about [your request]" in reply and "1 queued request(s) in this thread dropped" in reply
     )
     assert "rebyte-action:reply" in reply
+    assert "A task already running in this thread goes on" not in reply  # there is none in #2
     assert len(emulator.state.tasks) == 1 and emulator.requests("DELETE") == []
     later = action.run("schedule", SCHEDULE, mode="reconcile", max_running="5")
     assert later.returncode == 0 and len(emulator.state.tasks) == 1  # never started afterwards

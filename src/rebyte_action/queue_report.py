@@ -87,19 +87,21 @@ def dropped_reply(
     phrase: str,
     *,
     starting: int = 0,
+    running: bool = True,
 ) -> str:
     """The answer to ``cancel`` in a thread with queued requests: they are dropped, a task goes on.
 
     Posted before any queued answer is edited, with a ``drop`` marker naming them (``dropping``, the
     queued answers' comment ids), so that a drain claiming one of them later backs off
     (``queue.read_state``). ``starting``: how many of them a run was already starting (its claim
-    came first), left to start; the reply is edited to say so.
+    came first), left to start; the reply is edited to say so. ``running``: the thread has a task
+    that is not known to have ended (it goes on, and a second ``cancel`` stops it).
     """
     count = len(dropping) - starting
+    goes_on = f" A task already running in this thread goes on: `{phrase} cancel` again stops it."
     text = (
         f"🚫 {addressed(asker, request_url)}: {count} queued request(s) in this thread dropped; no task "
-        f"was started for them. A task already running in this thread goes on: `{phrase} cancel` "
-        "again stops it."
+        "was started for them." + (goes_on if running else "")
         if count
         else f"🚫 {addressed(asker, request_url)}: no queued request in this thread was dropped."
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ..decide import describe_rebyte_error, may_have_taken_effect, reaction_target
+from ..decide import describe_rebyte_error, latest_task, may_have_taken_effect, reaction_target
 from ..github import GitHub, GitHubError
 from ..queue import (
     Limits,
@@ -294,8 +294,13 @@ def drop(session: Session, markers: list[ThreadMarker]) -> int | None:
     request_url = trigger.comment.url if trigger.comment else None
     phrase = session.settings.trigger_phrase
 
+    task = latest_task(markers)
+    running = task is not None and not task.marker.is_final  # as last recorded in its answer
+
     def reply(starting: int = 0) -> str:
-        return dropped_reply(dropping, asker, request_url, trigger.request_key, phrase, starting=starting)
+        return dropped_reply(
+            dropping, asker, request_url, trigger.request_key, phrase, starting=starting, running=running
+        )
 
     try:
         posted = github.comment(session.issue, reply())
