@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from rebyte_action.decide import Plan
-from rebyte_action.queue import pack_plan
+from rebyte_action.queue import pack_plan, seal
 from rebyte_action.queue_report import claim_comment, queued_comment
 from rebyte_action.rebyte import LimitExceededError, RebyteClient
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.report import RUNNING, TaskFacts, started_comment
 from rebyte_action.testing import FakeGitHub
 
-from .action_harness import Action, comment_event
+from .action_harness import REBYTE_KEY, Action, comment_event
 
 SCHEDULE = {"schedule": "*/10 * * * *"}
 FAST = {"REBYTE_ACTION_POLL_SECONDS": "0.1"}
@@ -49,6 +49,30 @@ def seed_running(github: FakeGitHub, emulator: Emulator, issue: int, by: str = "
     )
     github.add_comment(issue, started_comment(facts, f"comment:{issue}00", state=RUNNING))
     return str(created["id"])
+
+
+def post_queued(
+    github: FakeGitHub,
+    issue: int,
+    request_key: str,
+    facts: dict[str, Any],
+    *,
+    created_at: datetime | None = None,
+    key: str = REBYTE_KEY,
+) -> int:
+    """A queued answer in ``issue``, as a run's hold writes it: its marker sealed with the step's
+    Rebyte key for its own comment id (``queue.seal``). Its comment id."""
+    comment = github.add_comment(issue, "⏸", created_at=created_at)
+    sig = seal(facts, request=request_key, comment_id=comment["id"], key=key)
+    comment["body"] = queued_comment(
+        request_key=request_key,
+        facts={**facts, "sig": sig},
+        why="full",
+        place=1,
+        trigger_phrase="/rebyte",
+        queue_hours=24,
+    )
+    return int(comment["id"])
 
 
 def finish(emulator: Emulator, task_id: str) -> None:
@@ -231,19 +255,12 @@ def test_a_queued_request_older_than_queue_hours_expires_and_one_left_claimed_is
     action: Action, emulator: Emulator, github: FakeGitHub
 ) -> None:
     plan = Plan("old work", None, None, (), "master", "Codertocat/Hello-World", None)
-    body = queued_comment(
-        request_key="comment:200",
-        facts={**pack_plan(plan), "by": "Codertocat"},
-        why="full",
-        place=1,
-        trigger_phrase="/rebyte",
-        queue_hours=24,
-    )
-    github.add_comment(2, body, created_at=datetime.now(UTC) - timedelta(hours=25))
+    facts = {**pack_plan(plan), "by": "Codertocat"}
+    post_queued(github, 2, "comment:200", facts, created_at=datetime.now(UTC) - timedelta(hours=25))
     # And one whose claimant stopped an hour ago, before saying whether it started a task.
-    claimed = github.add_comment(3, body.replace("comment:200", "comment:300"))
+    claimed = post_queued(github, 3, "comment:300", facts)
     github.add_comment(
-        3, claim_comment(claimed["id"], "Codertocat"), created_at=datetime.now(UTC) - timedelta(hours=1)
+        3, claim_comment(claimed, "Codertocat"), created_at=datetime.now(UTC) - timedelta(hours=1)
     )
     result = action.run("schedule", SCHEDULE, mode="reconcile", max_running="1")
     assert result.returncode == 0, result.log

@@ -9,14 +9,14 @@ from typing import Any
 
 from rebyte_action.decide import Plan
 from rebyte_action.queue import pack_plan, read_state, won_claim
-from rebyte_action.queue_report import claim_comment, dropped_reply, queued_comment
+from rebyte_action.queue_report import claim_comment, dropped_reply
 from rebyte_action.rebyte.emulator import Emulator
 from rebyte_action.report import Marker, ThreadMarker
 from rebyte_action.testing import FakeGitHub
 from rebyte_action.testing.fake_github import GitHubRequest
 
 from .action_harness import Action
-from .test_queue import SCHEDULE, answer, finish, request, seed_running
+from .test_queue import SCHEDULE, answer, finish, post_queued, request, seed_running
 
 R = "/repos/Codertocat/Hello-World"
 PUSHED = "0123456789abcdef0123456789abcdef01234567"  # the branch's head after a push while waiting
@@ -35,15 +35,9 @@ def queue_directly(
     """A queued answer in ``issue`` for request ``comment:<issue>00``, as a run's hold writes it
     (the fan-out's ``executors`` included): its comment id."""
     plan = Plan(prompt, None, None, (), branch, "Codertocat/Hello-World", None)
-    body = queued_comment(
-        request_key=f"comment:{issue}00",
-        facts={**pack_plan(plan, executors), "by": "Codertocat", **facts},
-        why="full",
-        place=1,
-        trigger_phrase="/rebyte",
-        queue_hours=24,
+    return post_queued(
+        github, issue, f"comment:{issue}00", {**pack_plan(plan, executors), "by": "Codertocat", **facts}
     )
-    return int(github.add_comment(issue, body)["id"])
 
 
 def calls_since(github: FakeGitHub, start: int) -> list[str]:

@@ -20,6 +20,9 @@ being started when a claim comes first.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -102,18 +105,29 @@ class RepoState:
     queue: list[Waiting] = field(default_factory=list)
     expired: list[Waiting] = field(default_factory=list)
     abandoned: list[Waiting] = field(default_factory=list)  # claimed, but the claimant never reported
+    unsealed: list[int] = field(default_factory=list)  # queued markers left out: not sealed (``seal``)
     dropped: list[Waiting] = field(default_factory=list)  # named by a drop before any live claim on it
     dropped_by: dict[int, str] = field(default_factory=dict)  # queued answer id -> who dropped it
 
 
 def read_state(
-    markers: list[ThreadMarker], *, now: datetime, queue_hours: float, ended: frozenset[str] = frozenset()
+    markers: list[ThreadMarker],
+    *,
+    now: datetime,
+    queue_hours: float,
+    ended: frozenset[str] = frozenset(),
+    key: str | None = None,
 ) -> RepoState:
     """The repository's running tasks, tickets and queue from its markers (newest comment wins).
 
     A fan-out's ``group`` marker counts each of its tasks; ``ended`` are tasks known to have ended
-    since the markers were read (the reconciler's own findings)."""
+    since the markers were read (the reconciler's own findings). With ``key`` (the step's Rebyte
+    key), a ``queued`` marker without its seal for its own comment (:func:`seal`) is left out,
+    its comment id in ``unsealed``: anyone may write a hidden marker, and a queued one spends money."""
     state = RepoState()
+    if key is not None:
+        state.unsealed = [m.comment_id for m in markers if m.marker.kind == "queued" and not _sealed(m, key)]
+        markers = [m for m in markers if m.comment_id not in state.unsealed]
     started_by: dict[str, tuple[int, str]] = {}
     gone = set(ended)
     answered: set[str] = set()  # requests whose newest answer is no longer queued
@@ -263,6 +277,28 @@ def pack_plan(plan: Plan, executors: tuple[str, ...] = ()) -> dict[str, Any]:
         "prompt": base64.b64encode(zlib.compress(plan.prompt.encode(), 9)).decode(),
     }
     return {k: v for k, v in data.items() if v is not None}
+
+
+SEAL_CONTEXT = b"rebyte-action queued request v1"
+
+
+def seal(facts: dict[str, Any], *, request: str, comment_id: int, key: str) -> str:
+    """The ``sig`` of a queued answer's marker: HMAC-SHA256 (hex, 32 characters) over the comment's
+    id, the request key and the facts (the plan; ``sig`` left out), keyed by the step's Rebyte API
+    key. Anyone can write a hidden marker in a comment; only a run holding the key can write one a
+    drain will start, and a copy of it in another comment is not one (no replay, no second task)."""
+    body = {k: v for k, v in facts.items() if k != "sig"}
+    message = json.dumps([comment_id, request, body], sort_keys=True, separators=(",", ":"))
+    derived = hmac.new(key.encode(), SEAL_CONTEXT, hashlib.sha256).digest()
+    return hmac.new(derived, message.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _sealed(found: ThreadMarker, key: str) -> bool:
+    """Whether a queued marker carries the seal a run with ``key`` wrote for its own comment."""
+    facts = found.marker.facts or {}
+    sig = facts.get("sig")
+    expected = seal(facts, request=found.marker.request or "", comment_id=found.comment_id, key=key)
+    return isinstance(sig, str) and bool(key) and hmac.compare_digest(sig, expected)
 
 
 def unpack_plan(facts: dict[str, Any]) -> Plan | None:

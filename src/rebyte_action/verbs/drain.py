@@ -43,10 +43,11 @@ class Snapshot:
     first_read: datetime
     by_comment: dict[int, list[ThreadMarker]] = field(default_factory=dict)
     ended: frozenset[str] = frozenset()  # tasks seen ending since the markers were read
+    key: str = field(default="", repr=False)  # the step's Rebyte key: queued markers' seals (queue.seal)
 
     @classmethod
-    def read(cls, github: GitHub, since: datetime) -> Snapshot:
-        snapshot = cls(github, since, datetime.now(UTC))
+    def read(cls, github: GitHub, since: datetime, key: str) -> Snapshot:
+        snapshot = cls(github, since, datetime.now(UTC), key=key)
         snapshot._merge(github.repository_markers(since))
         return snapshot
 
@@ -62,7 +63,11 @@ class Snapshot:
 
     def state(self, limits: Limits) -> RepoState:
         return read_state(
-            self.markers(), now=datetime.now(UTC), queue_hours=limits.queue_hours, ended=self.ended
+            self.markers(),
+            now=datetime.now(UTC),
+            queue_hours=limits.queue_hours,
+            ended=self.ended,
+            key=self.key,
         )
 
     def _merge(self, markers: list[ThreadMarker]) -> None:
@@ -100,7 +105,14 @@ def drain(
     of this run's own request, which yields to the queue. Stops at Rebyte's 429.
     """
     started: list[str] = []
-    for waiting in list(snapshot.state(limits).queue):
+    first = snapshot.state(limits)
+    for comment_id in first.unsealed:
+        session.workflow.warning(
+            f"Ignored a queued request's marker in comment {comment_id}: this action did not seal it "
+            "with the step's Rebyte key for that comment (written or copied by someone else, or the "
+            "key changed), so it is not trusted to start a task"
+        )
+    for waiting in list(first.queue):
         if before is not None and waiting.comment_id > before:
             break
         state = snapshot.state(limits)

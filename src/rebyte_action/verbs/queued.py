@@ -13,7 +13,7 @@ import httpx
 
 from ..decide import Plan, Target
 from ..github import GitHub, GitHubError
-from ..queue import RepoState, blocked_by, pack_plan, place
+from ..queue import RepoState, blocked_by, pack_plan, place, seal
 from ..queue_report import queue_line, queued_comment
 from ..rebyte import RebyteClient
 from ..report import ThreadMarker
@@ -60,7 +60,7 @@ def gate(
     trigger = session.trigger
     assert trigger is not None
     mine = session.answer.comment_id
-    snapshot = Snapshot.read(github, window(session))
+    snapshot = Snapshot.read(github, window(session), _key(session))
     expire(session, github, snapshot, limits)
     own = frozenset({mine}) if mine is not None else frozenset()
     started = drain(session, github, rebyte, snapshot, limits, before=mine, own=own)
@@ -130,7 +130,7 @@ def hold(
         where = "" if limits.queue else " (queue: false)"
         return session.fail("Not started: over a limit", f"{why[:1].upper()}{why[1:]}{where}.")
     if state is None:
-        state = Snapshot.read(github, window(session)).state(limits)
+        state = Snapshot.read(github, window(session), _key(session)).state(limits)
     facts = {
         **pack_plan(plan, executors),
         "sha": target.head_sha or settings.sha or None,
@@ -138,13 +138,15 @@ def hold(
         "by": trigger.actor.login or None,
         "req": trigger.comment.url if trigger.comment else (trigger.subject.url if trigger.subject else None),
     }
+    facts = {k: v for k, v in facts.items() if v is not None}
+    facts["sig"] = seal(facts, request=trigger.request_key, comment_id=mine, key=_key(session))
     spot = place(state, mine)
     state.queue = [w for w in state.queue if w.comment_id != mine]
     show_queue(session, state, joined=str(facts.get("req") or ""))
     session.answer.write(
         queued_comment(
             request_key=trigger.request_key,
-            facts={k: v for k, v in facts.items() if v is not None},
+            facts=facts,
             why=why,
             place=spot,
             trigger_phrase=settings.trigger_phrase,
@@ -168,11 +170,17 @@ def show(session: Session) -> None:
         return
     assert github is not None
     try:
-        state = Snapshot.read(github, window(session)).state(limits)
+        state = Snapshot.read(github, window(session), _key(session)).state(limits)
     except GitHubError as error:
         session.workflow.warning(f"Could not read the queue for the step summary: {error}")
         return
     show_queue(session, state)
+
+
+def _key(session: Session) -> str:
+    """The step's Rebyte API key, which seals queued markers (``queue.seal``)."""
+    key = session.settings.rebyte_api_key
+    return key.get_secret_value() if key is not None else ""
 
 
 def _reads_queue(session: Session) -> bool:
@@ -214,7 +222,9 @@ def reconcile_queue(
     about the queue.
     """
     limits = session.limits
-    snapshot = Snapshot(github, listing_since(session), datetime.now(UTC), ended=frozenset(ended))
+    snapshot = Snapshot(
+        github, listing_since(session), datetime.now(UTC), ended=frozenset(ended), key=_key(session)
+    )
     snapshot._merge(markers)
     expired = expire(session, github, snapshot, limits)
     started: list[str] = []
