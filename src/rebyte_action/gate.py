@@ -18,7 +18,7 @@ DEFAULT_LABEL = "rebyte"
 DEFAULT_CONFIG_FILE = ".github/rebyte.yml"  # action.yml\'s default for the config-file input
 COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
 LABEL_EVENTS = ("issues", "pull_request", "pull_request_target")
-MARKER_PREFIX = "<!-- rebyte-action:"  # how every marker begins (report.py writes them)
+MARKER_PREFIX = "<!-- rebyte-action:"  # how every marker begins (markers.py writes them)
 
 # The fields parse_event reads, by the type it requires; "!" marks one it cannot do without.
 _COMMON = ("repository.full_name", "repository.default_branch", "sender.type")

@@ -9,8 +9,9 @@ CommonMark parser, HTML on, then read off its tokens: block tokens carry line ma
 The source text is never re-rendered: hidden spans are cut out of it by position, so what is
 left reads as the author wrote it (code blocks, lists and links stay Markdown).
 
-markdown-it-py is imported on first use, not with this module: a run that skips, or text
-with nothing to hide, never pays for it.
+The parser, set up to note positions, is :mod:`.markdown_parser`'s. markdown-it-py is
+imported on first use, not with this module: a run that skips, or text with nothing to
+hide, never pays for it.
 """
 
 from __future__ import annotations
@@ -20,16 +21,10 @@ import sys
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
-    from markdown_it.rules_block import StateBlock
-    from markdown_it.rules_core import StateCore
-    from markdown_it.rules_inline import StateInline
-    from markdown_it.token import Token
+from .markdown_parser import Marks, html_patterns, parser
 
 Span = tuple[int, int]
 
@@ -106,14 +101,6 @@ def command_after(body: str, phrase: str) -> str | None:
 
 
 @dataclass
-class _Marks:
-    """What the inline rules matched in one inline token's content: (kind, start, end, label end)."""
-
-    token: Token
-    found: list[tuple[str, int, int, int]] = field(default_factory=list)
-
-
-@dataclass
 class _Reading:
     """One parse of a normalised text: its lines, and the spans that are hidden, code or opaque."""
 
@@ -162,7 +149,7 @@ class _Reading:
 def _read(text: str) -> _Reading:
     """Parse ``text`` (normalised) and sort its spans into hidden, code and opaque."""
     env: dict[str, Any] = {"rebyte_inline": [], "rebyte_definitions": []}
-    tokens = _parser().parse(text, env)
+    tokens = parser().parse(text, env)
     reading = _Reading(text, _line_starts(text))
     depth = 0
     for token in tokens:
@@ -190,7 +177,7 @@ def _read(text: str) -> _Reading:
     return reading
 
 
-def _inline(reading: _Reading, marks: _Marks) -> None:
+def _inline(reading: _Reading, marks: Marks) -> None:
     content = marks.token.content
     assert marks.token.map is not None
     place = _placement(reading, marks.token.map[0], content)
@@ -246,7 +233,7 @@ def _html(reading: _Reading, content: str, start: int, end: int, place: Callable
             reading.hidden.append((place(at), place(closing)))
             at = content.find("<", closing, end)
             continue
-        open_tag, attributes = _html_patterns()
+        open_tag, attributes = html_patterns()
         tag = open_tag.match(content, at, end)
         if tag is not None:
             for attribute in attributes.finditer(content, at + len(tag.group(1)) + 1, tag.end()):
@@ -353,70 +340,3 @@ def _inside(merged: list[Span], offset: int) -> bool:
 def _tag_name(tag: str) -> str:
     found = re.match(r"<(/?[A-Za-z][A-Za-z0-9-]*)", tag)
     return found.group(1).lower() if found else ""
-
-
-@cache
-def _html_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """An open tag (CommonMark §6.6), and one of its attributes."""
-    from markdown_it.common.html_re import attr_name, attr_value, attribute
-
-    tag = re.compile(rf"<([A-Za-z][A-Za-z0-9\-]*){attribute}*\s*/?>")
-    return tag, re.compile(rf"\s+({attr_name})(?:\s*=\s*{attr_value})?")
-
-
-@cache
-def _parser() -> MarkdownIt:
-    """CommonMark with HTML, its inline rules and link reference definitions noting positions."""
-    from markdown_it import MarkdownIt
-
-    parser = MarkdownIt("commonmark")
-    kinds = {"backticks": "code", "html_inline": "html", "image": "image", "link": "link"}
-    for rule in parser.inline.ruler.__rules__:
-        if rule.name in kinds:
-            rule.fn = _noting(kinds[rule.name], rule.fn)
-    parser.inline.ruler.__cache__ = None
-    for block_rule in parser.block.ruler.__rules__:
-        if block_rule.name == "reference":
-            block_rule.fn = _noting_definitions(block_rule.fn)
-    parser.block.ruler.__cache__ = None
-    parser.core.ruler.at("inline", _inline_rule)
-    return parser
-
-
-def _inline_rule(state: StateCore) -> None:
-    """markdown-it's core ``inline`` rule, with a place for each inline token's marks."""
-    for token in state.tokens:
-        if token.type == "inline":
-            state.env["rebyte_inline"].append(_Marks(token))
-            token.children = []
-            state.md.inline.parse(token.content, state.md, state.env, token.children)
-
-
-def _noting(kind: str, rule: Callable[[StateInline, bool], bool]) -> Callable[[StateInline, bool], bool]:
-    def noted(state: StateInline, silent: bool) -> bool:
-        start = state.pos
-        if not rule(state, silent):
-            return False
-        if not silent:
-            label_end = -1
-            if kind in ("image", "link"):
-                bracket = start + 1 if kind == "image" else start
-                label_end = state.md.helpers.parseLinkLabel(state, bracket, kind == "link")
-            state.env["rebyte_inline"][-1].found.append((kind, start, state.pos, label_end))
-        return True
-
-    return noted
-
-
-def _noting_definitions(
-    rule: Callable[[StateBlock, int, int, bool], bool],
-) -> Callable[[StateBlock, int, int, bool], bool]:
-    def noted(state: StateBlock, start: int, end: int, silent: bool) -> bool:
-        if not rule(state, start, end, silent):
-            return False
-        if not silent:
-            content = state.getLines(start, state.line, state.blkIndent, False)
-            state.env["rebyte_definitions"].append((start, content))
-        return True
-
-    return noted

@@ -1,39 +1,34 @@
-"""What the action writes for people: comments, check-run text, the step summary, the hidden marker.
+"""What the action writes for people: comments, check-run text, the step summary.
 
-Every comment the action posts carries a marker, an HTML comment a reader never sees:
-later runs find the task a thread started, a re-run finds the task it already started,
-the reconciler finds the tasks still open and re-renders their comments from it alone,
-and the action never mistakes its own comment for a request.
+Every comment carries the hidden marker (:mod:`.markers`); what it shows about a task is
+:mod:`.task_state`'s plain data. This module is the text: the answer's forms (pending,
+started, failed), the facts table, the check run's title and summary.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from .gate import MARKER_PREFIX as MARKER_PREFIX  # kept where the gate reads it without this module
+
+# Re-exported: the markers and the task's state were this module's, and are imported from here.
+from .markers import MARKER as MARKER
+from .markers import TRUSTED_ASSOCIATIONS as TRUSTED_ASSOCIATIONS
+from .markers import Marker as Marker
+from .markers import ThreadMarker as ThreadMarker
+from .markers import find_markers as find_markers
 from .outcome import summary as summary  # there, a skip writes it without this module
+from .task_state import CONCLUSIONS as CONCLUSIONS
+from .task_state import FINAL_STATUSES as FINAL_STATUSES
+from .task_state import REACTIONS as REACTIONS
+from .task_state import RUNNING as RUNNING
+from .task_state import STATUS_ICONS as STATUS_ICONS
+from .task_state import TaskFacts as TaskFacts
+from .task_state import TaskState as TaskState
+from .task_state import deleted_state as deleted_state
+from .task_state import state_of as state_of
 
-if TYPE_CHECKING:
-    from .rebyte.models import Task
-
-
-MARKER = re.compile(r"<!-- rebyte-action:(\w+) (\{.*?\}) -->")
-TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
-
-# What a status comment can show, and how.
-STATUS_ICONS = {
-    "running": "⏳",
-    "completed": "✅",
-    "failed": "❌",
-    "canceled": "🚫",
-    "timed out": "⏱️",
-    "lost track": "⚠️",
-}
-FINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
+# The heading of a comment that shows its task's end.
 HEADINGS = {
     "completed": "✅ **Rebyte task completed**",
     "failed": "❌ **Rebyte task failed**",
@@ -41,249 +36,6 @@ HEADINGS = {
     "timed out": "⏱️ **Rebyte task still running, no longer followed**",
     "lost track": "⚠️ **Lost track of the Rebyte task**",
 }
-CONCLUSIONS = {
-    "completed": "success",
-    "failed": "failure",
-    "canceled": "cancelled",
-    "timed out": "timed_out",
-    "lost track": "failure",
-}
-# The final reaction on the request: 🚀 for a task that completed, 😕 for any other end.
-REACTIONS = {
-    "completed": "rocket",
-    "failed": "confused",
-    "canceled": "confused",
-    "timed out": "confused",
-    "lost track": "confused",
-}
-
-
-@dataclass(frozen=True)
-class Marker:
-    """The hidden state of one comment.
-
-    ``kind``: "pending" while a task is being started, "task" once it is, "failed" when
-    starting failed, "unknown" when Rebyte's answer to a start was lost (a task may exist, so
-    a re-run starts none), "reply" on verbs' answers, help and refusals. A task marker also keeps
-    what its comment shows (``status``: running, completed, failed, canceled, timed out,
-    lost track; None when the task is not followed), the check run's id, and the task's
-    facts, so the comment can be re-rendered without the event that asked for it.
-    """
-
-    kind: str
-    task_id: str | None = None
-    workspace_id: str | None = None
-    request: str | None = None
-    url: str | None = None
-    status: str | None = None
-    check_run: int | None = None
-    facts: dict[str, Any] | None = None
-    detail: str | None = None
-    started: str | None = None  # ISO 8601, as the state's started_at
-    ended: str | None = None
-    # A "group" marker (one request fanned out to several executors): a marker per task,
-    # "task" for one that started, "failed" or "unknown" for one that did not (``group.py``).
-    members: tuple[Marker, ...] = ()
-
-    @property
-    def state(self) -> TaskState | None:
-        """The state the comment shows, back from the marker; None when it shows no status."""
-        if self.status is None:
-            return None
-        return TaskState(self.status, self.detail or "", _moment(self.started), _moment(self.ended))
-
-    @property
-    def is_final(self) -> bool:
-        """Whether the comment already shows the task's end (nothing left to learn)."""
-        return self.status in FINAL_STATUSES
-
-    def data(self) -> dict[str, Any]:
-        """The marker's JSON object (short keys, no empties); a group's members under ``tasks``."""
-        data = {
-            "task": self.task_id,
-            "workspace": self.workspace_id,
-            "request": self.request,
-            "url": self.url,
-            "status": self.status,
-            "check": self.check_run,
-            "detail": self.detail,
-            "started": self.started,
-            "ended": self.ended,
-            "facts": self.facts,
-            "tasks": [{"kind": m.kind, **m.data()} for m in self.members] or None,
-        }
-        return {k: v for k, v in data.items() if v is not None}
-
-    def render(self) -> str:
-        compact = json.dumps(self.data(), separators=(",", ":"))
-        # A "-->" in a value would end the HTML comment: JSON may spell < and > as escapes.
-        compact = compact.replace("<", "\\u003c").replace(">", "\\u003e")
-        return f"{MARKER_PREFIX}{self.kind} {compact} -->"
-
-
-@dataclass(frozen=True)
-class ThreadMarker:
-    """A marker found in a thread or a repository, with the comment that carries it.
-
-    ``issue`` is the issue or pull request number, ``author`` the comment's author (login)
-    and ``created_at`` when GitHub says it was posted (aware), where the listing told.
-    """
-
-    comment_id: int
-    marker: Marker
-    issue: int | None = None
-    author: str = ""
-    created_at: datetime | None = None
-
-
-def find_markers(body: str) -> list[Marker]:
-    """Every well-formed marker in a comment's body, in order; malformed ones are ignored."""
-    found = []
-    for kind, raw in MARKER.findall(body or ""):
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(data, dict):
-            continue
-        found.append(_marker(kind, data))
-    return found
-
-
-def _marker(kind: str, data: dict[str, Any]) -> Marker:
-    check, facts, members = data.get("check"), data.get("facts"), data.get("tasks")
-    return Marker(
-        kind=kind,
-        task_id=_text(data.get("task")),
-        workspace_id=_text(data.get("workspace")),
-        request=_text(data.get("request")),
-        url=_text(data.get("url")),
-        status=_text(data.get("status")),
-        check_run=check if isinstance(check, int) and not isinstance(check, bool) else None,
-        facts=facts if isinstance(facts, dict) else None,
-        detail=_text(data.get("detail")),
-        started=_text(data.get("started")),
-        ended=_text(data.get("ended")),
-        members=tuple(_marker(_text(m.get("kind")) or "task", m) for m in members if isinstance(m, dict))
-        if isinstance(members, list)
-        else (),
-    )
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _moment(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class TaskFacts:
-    """What one answer says about a task, for the comment, the summary and the outputs."""
-
-    task_id: str
-    url: str
-    workspace_id: str
-    branch: str
-    repository: str
-    executor: str | None
-    model: str | None
-    skills: tuple[str, ...]
-    requested_by: str
-    request_url: str | None
-    run_url: str | None
-    share_url: str | None = None
-    continued: bool = False
-    files: tuple[str, ...] = ()  # the request's attachments in the VM: /code/<name>
-    not_attached: tuple[str, ...] = ()  # "<link>: why" for each attachment the task did not get
-
-    def to_marker(self) -> dict[str, Any]:
-        """The facts a marker keeps besides the task, workspace and URL (short keys; no empties)."""
-        data = {
-            "branch": self.branch,
-            "repo": self.repository,
-            "executor": self.executor,
-            "model": self.model,
-            "skills": list(self.skills) or None,
-            "by": self.requested_by or None,
-            "req": self.request_url,
-            "run": self.run_url,
-            "share": self.share_url,
-            "continued": self.continued or None,
-            "files": list(self.files) or None,
-            "missing": list(self.not_attached) or None,
-        }
-        return {k: v for k, v in data.items() if v is not None}
-
-    @classmethod
-    def from_marker(cls, marker: Marker) -> TaskFacts:
-        """The facts back from a task marker; what it lacks is left empty."""
-        data = marker.facts or {}
-
-        def text(key: str) -> str | None:
-            value = data.get(key)
-            return value if isinstance(value, str) and value else None
-
-        def texts(key: str) -> tuple[str, ...]:
-            value = data.get(key)
-            return tuple(s for s in value if isinstance(s, str)) if isinstance(value, list) else ()
-
-        skills = data.get("skills")
-        return cls(
-            task_id=marker.task_id or "",
-            url=marker.url or "",
-            workspace_id=marker.workspace_id or "",
-            branch=text("branch") or "?",
-            repository=text("repo") or "?",
-            executor=text("executor"),
-            model=text("model"),
-            skills=tuple(s for s in skills if isinstance(s, str)) if isinstance(skills, list) else (),
-            requested_by=text("by") or "",
-            request_url=text("req"),
-            run_url=text("run"),
-            share_url=text("share"),
-            continued=data.get("continued") is True,
-            files=texts("files"),
-            not_attached=texts("missing"),
-        )
-
-
-@dataclass(frozen=True)
-class TaskState:
-    """What a status comment shows about its task.
-
-    ``status`` is one of STATUS_ICONS' keys; ``detail`` replaces the bare status in the row
-    (e.g. "still running after 30 minutes; no longer followed here"); ``started_at`` and
-    ``ended_at`` (aware datetimes, from Rebyte's createdAt / submittedAt and completedAt,
-    or the moment the action saw the end) give the end time and duration.
-    """
-
-    status: str
-    detail: str = ""
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    workflow_cancelled: bool = False  # the run following it was cancelled: no verdict on the task
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    @property
-    def conclusion(self) -> str | None:
-        """The check run's conclusion for this state; None while the task runs."""
-        return "cancelled" if self.workflow_cancelled else CONCLUSIONS.get(self.status)
-
-    @property
-    def reaction(self) -> str | None:
-        """The final reaction on the request (GitHub's reaction content); None while it runs."""
-        return None if self.workflow_cancelled else REACTIONS.get(self.status)
-
-
-RUNNING = TaskState("running")
 
 
 def status_text(state: TaskState) -> str:
@@ -433,22 +185,3 @@ def failure_comment(
     if run_url:
         lines += ["", f"Details are in the [workflow run]({run_url})."]
     return "\n".join(lines) + "\n\n" + Marker(kind, request=request_key).render()
-
-
-def state_of(task: Task, *, continued: bool = False) -> TaskState:
-    """What a comment should show for a task as Rebyte reports it (GET /v1/tasks/{id}).
-
-    A finished task's end is its ``completedAt``; its start is its ``createdAt``, or for a
-    continued thread the newest prompt's ``submittedAt``.
-    """
-    if not task.status.is_terminal:
-        return RUNNING
-    started = task.created_at
-    if continued and task.prompts and task.prompts[-1].submitted_at:
-        started = task.prompts[-1].submitted_at
-    return TaskState(task.status.value, started_at=started, ended_at=task.completed_at)
-
-
-def deleted_state(now: datetime) -> TaskState:
-    """A task Rebyte no longer knows (404): deleted, so canceled, as of ``now``."""
-    return TaskState("canceled", detail="canceled: the task was deleted on Rebyte", ended_at=now)
