@@ -137,6 +137,8 @@ def test_a_presets_list_of_executors_is_a_fan_out_unless_the_command_names_its_o
         ("labels:\n  bug: {}\n\n  BUG: {}\n", 4, "labels.BUG", "given twice (also on line 2)"),
         ("limits:\n  max-running: -1\n", 2, "limits.max-running", "greater than or equal to 0"),
         ("limits:\n  queue-hours: .inf\n", 2, "limits.queue-hours", "finite number"),
+        ("limits:\n  max-running: on\n", 2, "limits.max-running", "valid integer"),
+        ("limits:\n  max-running-per-user: false\n", 2, "limits.max-running-per-user", "valid integer"),
         ("limits:\n  queue-hours: 1e308\n", 2, "limits.queue-hours", "less than or equal to 8784"),
         ("limit:\n  queue: true\n", 1, "limit", "the keys are defaults, labels, commands, limits"),
         ("commands:\n  two words:\n    prompt: x\n", 2, "commands.two words", "one word"),

@@ -222,3 +222,28 @@ def test_a_queued_marker_the_action_did_not_seal_for_its_comment_starts_nothing(
         assert "⏸" in answer(github, issue)
         assert f"Ignored a queued request's marker in comment {github.comments(issue)[0]['id']}" in result.log
     assert "Queue: empty." in result.summary
+
+
+def test_a_fan_out_wider_than_a_limit_is_refused_at_once_instead_of_waiting_for_ever(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    for issue, inputs in ((2, {"max_running": "1"}), (3, {"max_running_per_user": "1"})):
+        result = action.run(
+            "issue_comment", request(issue, issue * 100, "/rebyte --executor claude,codex x"), **inputs
+        )
+        assert result.returncode == 1
+        body = answer(github, issue)
+        assert "Not started: more tasks at once than the limits allow" in body
+        assert "Ask for at most 1 executors" in body and "⏸" not in body
+    assert emulator.requests("POST", "/v1/tasks") == []
+
+
+def test_a_direct_prompt_over_a_limit_says_it_has_no_thread_to_wait_in(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    seed_running(github, emulator, 1)
+    result = action.run("schedule", {"schedule": "0 3 * * *"}, prompt="Nightly check", max_running="1")
+    assert result.returncode == 1
+    assert "Not started: over a limit" in result.stdout
+    assert "a direct prompt has no issue or pull request to wait in" in result.stdout
+    assert len(emulator.state.tasks) == 1

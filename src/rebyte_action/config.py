@@ -163,8 +163,9 @@ class Preset(_Options):
 class Limits(_Strict):
     """``limits:`` (issue #11's spend guard); each unset key leaves the matching input in force."""
 
-    max_running: int | None = Field(None, ge=0, alias="max-running")
-    max_running_per_user: int | None = Field(None, ge=0, alias="max-running-per-user")
+    # strict: YAML reads `on`, `yes` and `false` as booleans, which are not numbers of tasks
+    max_running: int | None = Field(None, ge=0, strict=True, alias="max-running")
+    max_running_per_user: int | None = Field(None, ge=0, strict=True, alias="max-running-per-user")
     queue: bool | None = None
     queue_hours: float | None = Field(None, gt=0, le=8784, allow_inf_nan=False, alias="queue-hours")
 

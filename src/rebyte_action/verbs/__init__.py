@@ -77,7 +77,12 @@ def dispatch(session: Session, command: Command, payload: dict[str, Any], target
         if earlier.marker.kind == "task" and earlier.marker.task_id:
             return rerun.already_started(session, earlier, plan, target)
         if earlier.marker.kind in ("queued", "dropped"):  # waiting in the queue, or dropped from it
-            return session.skip(f"this request was answered already: {earlier.marker.kind} in the queue")
+            where = (
+                "it waits in the queue"
+                if earlier.marker.kind == "queued"
+                else "it was dropped from the queue"
+            )
+            return session.skip(f"this request was answered already: {where}")
         if earlier.marker.kind in ("pending", "unknown"):  # a task may exist: never pay twice
             return rerun.outcome_unknown(session, earlier)
         session.answer.adopt(earlier.comment_id)  # it failed before: try again in the same comment

@@ -13,7 +13,7 @@ import httpx
 
 from ..decide import Plan, Target
 from ..github import GitHub, GitHubError
-from ..queue import RepoState, blocked_by, pack_plan, place, seal
+from ..queue import Limits, RepoState, blocked_by, pack_plan, place, seal
 from ..queue_report import queue_line, queued_comment
 from ..rebyte import RebyteClient
 from ..report import ThreadMarker
@@ -59,6 +59,9 @@ def gate(
     assert github is not None
     trigger = session.trigger
     assert trigger is not None
+    too_wide = _wider_than_limits(limits, len(executors))
+    if too_wide is not None:
+        return session.fail("Not started: more tasks at once than the limits allow", too_wide)
     mine = session.answer.comment_id
     snapshot = Snapshot.read(github, window(session), _key(session))
     expire(session, github, snapshot, limits)
@@ -127,7 +130,11 @@ def hold(
     assert trigger is not None
     mine = session.answer.comment_id
     if not limits.queue or github is None or mine is None or session.issue is None:
-        where = "" if limits.queue else " (queue: false)"
+        where = (
+            " (queue: false)"
+            if not limits.queue
+            else " (a direct prompt has no issue or pull request to wait in: run it again later)"
+        )
         return session.fail("Not started: over a limit", f"{why[:1].upper()}{why[1:]}{where}.")
     if state is None:
         state = Snapshot.read(github, window(session), _key(session)).state(limits)
@@ -175,6 +182,18 @@ def show(session: Session) -> None:
         session.workflow.warning(f"Could not read the queue for the step summary: {error}")
         return
     show_queue(session, state)
+
+
+def _wider_than_limits(limits: Limits, places: int) -> str | None:
+    """Why a fan-out of ``places`` tasks could never start under ``limits`` (it would wait until it
+    expired), or None."""
+    for limit, name in ((limits.max_running, "max-running"), (limits.per_user, "max-running-per-user")):
+        if limit and places > limit:
+            return (
+                f"This request asks for {places} tasks at once (one per executor) and `{name}` is {limit}, "
+                f"so it could never start. Ask for at most {limit} executors, or raise `{name}`."
+            )
+    return None
 
 
 def _key(session: Session) -> str:
