@@ -462,6 +462,11 @@ def test_forks_are_allowed_when_the_workflow_says_so(
     assert result.returncode == 0, result.log
     task = only_task(emulator)
     assert (task.github_url, task.branch_name) == ("friend/Hello-World", "patch-1")
+    # The prompt names the repository the task works on, not only the one the request is in.
+    assert (
+        "Repository: friend/Hello-World (branch `patch-1`), the fork of Codertocat/Hello-World"
+        in task.prompts[0].text
+    )
 
 
 # -- the grammar, answered -----------------------------------------------------------

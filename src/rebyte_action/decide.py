@@ -111,7 +111,9 @@ def make_plan(
 ) -> Plan:
     """The command's options over the step's inputs, and the prompt built for the agent."""
     return Plan(
-        prompt=build_prompt(trigger, command.prompt, branch=branch, preset=command.preset),
+        prompt=build_prompt(
+            trigger, command.prompt, branch=branch, preset=command.preset, repository=github_url
+        ),
         executor=command.executor or executor,
         model=command.model or model,
         skills=tuple(dict.fromkeys(command.skills or skills)),

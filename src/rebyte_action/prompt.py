@@ -44,8 +44,12 @@ def build_prompt(
     preset: str | None = None,
     files: Sequence[tuple[str, str]] = (),
     not_attached: Sequence[tuple[str, str]] = (),
+    repository: str | None = None,
 ) -> str:
     """The request, the files attached to it, then the GitHub context, within ``limit`` characters.
+
+    ``repository``: the one the task works on when it is not the trigger's (a pull request's
+    fork, with ``allow-forks``); the context names both.
 
     ``files`` are ``(path in the VM, link)`` pairs, ``not_attached`` ``(link, why)`` pairs: the
     request's attachments, named right after it. The request itself is never cut (the caller
@@ -54,7 +58,7 @@ def build_prompt(
     e.g. "the `review` command of `.github/rebyte.yml`"; the context says so.
     """
     request = strip_hidden(request).strip() + files_note(files, not_attached)
-    sections = _context(trigger, branch, preset)
+    sections = _context(trigger, branch, preset, repository)
     intro = CONTEXT_INTRO
     fixed = len(request) + len(intro) + sum(len(s.head) for s in sections)
     room = limit - fixed
@@ -80,8 +84,14 @@ def files_note(files: Sequence[tuple[str, str]], not_attached: Sequence[tuple[st
     return "".join(f"\n\n{part}" for part in parts)
 
 
-def _context(trigger: Trigger, branch: str, preset: str | None = None) -> list[Section]:
-    sections = [Section(f"\nRepository: {trigger.repository} (branch `{branch}`)\n")]
+def _context(
+    trigger: Trigger, branch: str, preset: str | None = None, repository: str | None = None
+) -> list[Section]:
+    where = f"{trigger.repository} (branch `{branch}`)"
+    if repository and repository != trigger.repository:
+        fork = f"the fork of {trigger.repository} the pull request comes from"
+        where = f"{repository} (branch `{branch}`), {fork}"
+    sections = [Section(f"\nRepository: {where}\n")]
     who = f"@{trigger.actor.login}" if trigger.actor.login else "a workflow"
     subject = trigger.subject
     if subject is not None:

@@ -66,7 +66,12 @@ class Gathered:
 
         missing = [(item.link, item.reason) for item in self.not_attached]
         return build_prompt(
-            trigger, plan.request, branch=plan.branch, files=self.attached, not_attached=missing
+            trigger,
+            plan.request,
+            branch=plan.branch,
+            files=self.attached,
+            not_attached=missing,
+            repository=plan.github_url,
         )
 
     def named(self, facts: TaskFacts) -> TaskFacts:
