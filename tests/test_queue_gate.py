@@ -247,3 +247,16 @@ def test_a_direct_prompt_over_a_limit_says_it_has_no_thread_to_wait_in(
     assert "Not started: over a limit" in result.stdout
     assert "a direct prompt has no issue or pull request to wait in" in result.stdout
     assert len(emulator.state.tasks) == 1
+
+
+def test_a_fan_out_rebyte_refuses_in_part_says_how_to_ask_again_for_the_refused_agent(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    emulator.config.max_running = 1
+    result = action.run(
+        "issue_comment", request(2, 200, "/rebyte --executor claude,codex compare [emulate:hang]")
+    )
+    assert result.returncode == 1, result.log
+    body = answer(github, 2)
+    assert "1 of 2" in body and "A Rebyte limit was reached" in body
+    assert "`/rebyte --new --executor codex <prompt>`" in body

@@ -160,6 +160,9 @@ def _failed(session: Session, executor: str, error: RebyteError, doing: str) -> 
     what, detail, kind = failure_words(error)
     if doing == "send":
         what = what.replace("start the task", "take the prompt")
+    elif isinstance(error, LimitExceededError):  # the others started: this one is not queued
+        phrase = session.settings.trigger_phrase
+        detail += f" Ask for it again once a task ends: `{phrase} --new --executor {executor} <prompt>`."
     session.workflow.error(f"{executor}: {what}: {detail}")
     return failed_member(executor, f"{what}: {detail}", kind=kind)
 
