@@ -100,6 +100,8 @@ ROWS = [
     *(Row("wait", f, 1, LOST) for f in FAULTS),
     Row("wait", "503", 0, "Rebyte task completed", times=1),
     Row("wait", "read timeout", 0, "Rebyte task completed", times=1),
+    Row("wait", "500", 0, "Rebyte task completed", times=1),  # the client does not retry it; the follow does
+    Row("wait", "invalid json", 0, "Rebyte task completed", times=1),
     *(Row("visibility", f, 0, NOT_PUBLIC) for f in FAULTS),
     *(Row("share", f, 1, SHARE) for f in FAULTS),
     *(_delete(f) for f in FAULTS),

@@ -8,6 +8,7 @@ touches GitHub only when the status changes. The end is shown everywhere at once
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 CHECK_RUN_NAME = "Rebyte"
+LOOKS = 3  # a follow gives up on a task it cannot read (after the client's own retries) the third time
 
 
 class Cancelled(BaseException):
@@ -124,15 +126,25 @@ def _wait(
         seen.task = task
         workflow.log(f"Task {task.id}: {task.status.value}")
 
-    try:
-        task = rebyte.wait_for_task(
-            facts.task_id, timeout=timeout_minutes * 60, interval=poll_seconds, on_change=changed
-        )
-    except WaitTimeout:
-        detail = f"still running after {timeout_minutes:g} minutes; no longer followed here"
-        return TaskState("timed out", detail=detail)
-    except NotFoundError:
-        return deleted_state(datetime.now(UTC))
-    except RebyteError as error:
-        return TaskState("lost track", detail=f"unknown: the action lost track of it ({error})")
-    return state_of(task, continued=facts.continued)
+    deadline = time.monotonic() + timeout_minutes * 60
+    misses = 0
+    while True:
+        try:
+            task = rebyte.wait_for_task(
+                facts.task_id,
+                timeout=max(0.0, deadline - time.monotonic()),
+                interval=poll_seconds,
+                on_change=changed,
+            )
+        except WaitTimeout:
+            detail = f"still running after {timeout_minutes:g} minutes; no longer followed here"
+            return TaskState("timed out", detail=detail)
+        except NotFoundError:
+            return deleted_state(datetime.now(UTC))
+        except RebyteError as error:  # one bad answer (a 500, a broken body) does not end a follow
+            misses += 1
+            if misses >= LOOKS or time.monotonic() >= deadline:
+                return TaskState("lost track", detail=f"unknown: the action lost track of it ({error})")
+            workflow.warning(f"Could not read task {facts.task_id} ({error}); looking again")
+            continue
+        return state_of(task, continued=facts.continued)
