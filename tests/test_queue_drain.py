@@ -355,3 +355,19 @@ def test_a_fan_out_held_by_its_own_run_starts_as_a_group_from_the_reconciler(
     assert sorted(str(t.executor) for t in started) == ["claude", "codex"]
     assert sorted(c["name"] for c in github.check_runs()) == ["Rebyte (claude)", "Rebyte (codex)"]
     assert all(f"`{t.id[:8]}`" in result.summary for t in started)  # the summary names both tasks
+
+
+def test_a_drain_github_will_not_let_record_its_task_names_the_task_in_the_log_and_never_starts_it_again(
+    action: Action, emulator: Emulator, github: FakeGitHub
+) -> None:
+    queue_directly(github, 2, "job 2")
+    github.fault("PATCH", f"{R}/issues/comments/", kind="status", status=403, message="Forbidden", times=-1)
+    first = action.run("schedule", SCHEDULE, mode="reconcile", max_running="2")
+    (task,) = emulator.state.tasks.values()
+    assert f"task {task.id} is at" in first.log
+    assert "Could not record the task in the claim comment either" in first.log
+    assert "Could not start queued request" not in first.log  # it did start
+    github.faults.clear()
+    again = action.run("schedule", SCHEDULE, mode="reconcile", max_running="2")
+    assert again.returncode == 0, again.log
+    assert len(emulator.state.tasks) == 1  # the claim left behind keeps it from starting twice

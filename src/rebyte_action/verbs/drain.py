@@ -215,7 +215,13 @@ def _start_one(
                 session.workflow.warning(
                     f"Could not update the queued answer ({error}); task {task_id} is at {url}"
                 )
-            github.edit_comment(waiting.issue, claim, body)
+            try:
+                github.edit_comment(waiting.issue, claim, body)
+            except GitHubError as again:  # the log is then all that says where the task is
+                session.workflow.warning(
+                    f"Could not record the task in the claim comment either ({again}); the queued "
+                    "request will be answered as of unknown outcome, and its task is named above"
+                )
         # The started answer now counts as running, without reading it back.
         snapshot.by_comment[waiting.comment_id] = [
             ThreadMarker(waiting.comment_id, marker, waiting.issue, created_at=waiting.since)
