@@ -128,22 +128,10 @@ def _create(
     gathered: Gathered,
     asker: tuple[str, str | None],
 ) -> TaskFacts:
-    """POST /v1/tasks, once, with the files; the facts the answer shows, named with the files."""
-    from .start import task_facts  # start imports the queue's modules
+    """POST /v1/tasks, once, with the files (``start._create``, with the queued prompt and asker)."""
+    from .start import _create as create  # start imports the queue's modules
 
-    created = rebyte.create_task(
-        _prompt(plan.prompt, gathered),
-        executor=plan.executor,
-        model=plan.model,
-        skills=list(plan.skills),
-        files=list(gathered.uploads),
-        github_url=plan.github_url,
-        branch_name=plan.branch,
-    )
-    task = task_facts(
-        session, plan, created.id, created.url, created.workspace_id, continued=False, asker=asker
-    )
-    return gathered.named(task)
+    return create(session, rebyte, plan, gathered, prompt=_prompt(plan.prompt, gathered), asker=asker)
 
 
 def _prompt(prompt: str, gathered: Gathered) -> str:

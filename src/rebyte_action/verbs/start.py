@@ -186,16 +186,24 @@ def failure_words(error: RebyteError) -> tuple[str, str, str]:
 
 
 def _create(
-    session: Session, rebyte: RebyteClient, plan: Plan, gathered: attachments.Gathered | None = None
+    session: Session,
+    rebyte: RebyteClient,
+    plan: Plan,
+    gathered: attachments.Gathered | None = None,
+    *,
+    prompt: str | None = None,
+    asker: tuple[str, str | None] | None = None,
 ) -> TaskFacts:
     """POST /v1/tasks, once: a create is never retried after it may have reached Rebyte.
 
     The request's attachments are fetched and uploaded first (``gathered``, when a fan-out did it
-    once for all its tasks), here only: a task is being created.
+    once for all its tasks), here only: a task is being created. ``prompt`` and ``asker`` are
+    given for a request that is not this run's trigger (a queued one: ``drain_create.py``); else
+    the prompt is built again with the files named, and the trigger asked.
     """
     gathered = gathered if gathered is not None else attachments.gather(session, rebyte)
     created = rebyte.create_task(
-        gathered.prompt(session.trigger, plan),
+        prompt if prompt is not None else gathered.prompt(session.trigger, plan),
         executor=plan.executor,
         model=plan.model,
         skills=list(plan.skills),
@@ -203,7 +211,9 @@ def _create(
         github_url=plan.github_url,
         branch_name=plan.branch,
     )
-    facts = task_facts(session, plan, created.id, created.url, created.workspace_id, continued=False)
+    facts = task_facts(
+        session, plan, created.id, created.url, created.workspace_id, continued=False, asker=asker
+    )
     return gathered.named(facts)
 
 
